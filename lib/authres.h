@@ -1,0 +1,33 @@
+/*
+ * authres.h - format and recognise Authentication-Results headers (RFC 8601)
+ *
+ * authres.c owns the text of our one A-R header and the test "does this
+ * existing A-R header claim our authserv-id?". Every value copied from a
+ * message or from DNS passes the RFC 8601 / RFC 5322 grammar check before
+ * it is written, quoted or dropped: the header never carries a result we
+ * did not compute.
+ */
+#ifndef AUTHTAG_AUTHRES_H
+#define AUTHTAG_AUTHRES_H
+
+#include <stdbool.h>
+
+#include "result.h"
+
+/*
+ * ar_format - our A-R header value (without the field name and colon)
+ *
+ * Folded with "\n\t" between results, lines under 78 characters where
+ * possible, never over 998. malloc'd; NULL on no memory.
+ */
+char *ar_format(const char *authserv_id, const struct auth_results *res);
+
+/*
+ * ar_is_ours - does this A-R header value claim authserv_id?
+ *
+ * Case-insensitive; tolerant of CFWS (comments, folding) before the id
+ * and of an optional version after it.
+ */
+bool ar_is_ours(const char *value, const char *authserv_id);
+
+#endif

@@ -1,0 +1,590 @@
+/*
+ * config.c - authtag.conf: parse, validate and hold the configuration
+ *
+ * Owns struct config and its defaults. The format is opendkim.conf's: one
+ * "Key value" per line, '#' starts a comment, keys are case-insensitive,
+ * booleans are yes/no/true/false/1/0. Every key is described once in
+ * config_keys[] with its parser; an unknown key, a repeated key or a bad
+ * value is an error that names file, line and key, so an administrator's
+ * typo never silently becomes a default.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#ifndef PSL_DEFAULT
+#define PSL_DEFAULT "/usr/share/publicsuffix/public_suffix_list.dat"
+#endif
+
+#define CONFIG_LINE_MAX 4096
+
+typedef int (*config_parser)(struct config *cfg, const char *value,
+			     const char **why);
+
+struct config_key {
+	const char *name;
+	config_parser parse;
+};
+
+/* config_strdup_into - replace *slot with a copy of value */
+static int
+config_strdup_into(char **slot, const char *value, const char **why)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/* config_parse_bool - yes/no and friends */
+static int
+config_parse_bool(const char *value, bool *out, const char **why)
+{
+	static const char *yes[] = {"yes", "true", "on", "1"};
+	static const char *no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	*why = "expected yes or no";
+	return -1;
+}
+
+/* config_parse_uint - a decimal number in [min, max] */
+static int
+config_parse_uint(const char *value, unsigned min, unsigned max,
+		  unsigned *out, const char **why)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+	    n < min || n > max) {
+		*why = "expected a whole number in range";
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* config_parse_net - parse "addr[/prefix]" into a config_net */
+int
+config_parse_net(const char *text, struct config_net *net)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	char *slash;
+	unsigned max;
+
+	if (strlen(text) >= sizeof(buf))
+		return -1;
+	strcpy(buf, text);
+	slash = strchr(buf, '/');
+	if (slash != NULL)
+		*slash++ = '\0';
+	memset(net, 0, sizeof(*net));
+	if (inet_pton(AF_INET, buf, net->addr) == 1) {
+		net->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, net->addr) == 1) {
+		net->family = AF_INET6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	net->prefix = max;
+	if (slash != NULL) {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(slash, &end, 10);
+		if (errno || end == slash || *end || n > max)
+			return -1;
+		net->prefix = (unsigned)n;
+	}
+	/* mask the host bits so that matching is a plain compare */
+	for (unsigned bit = net->prefix; bit < max; bit++)
+		net->addr[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
+	return 0;
+}
+
+/* config_split_list - call fn for each comma/space separated item */
+static int
+config_split_list(const char *value, int (*fn)(struct config *, const char *,
+					       const char **),
+		  struct config *cfg, const char **why)
+{
+	char *copy = strdup(value), *save = NULL, *item;
+	int rc = 0;
+
+	if (copy == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	for (item = strtok_r(copy, ", \t", &save); item != NULL && rc == 0;
+	     item = strtok_r(NULL, ", \t", &save))
+		rc = fn(cfg, item, why);
+	free(copy);
+	return rc;
+}
+
+/* config_add_trusted - append one TrustedNetworks entry */
+static int
+config_add_trusted(struct config *cfg, const char *item, const char **why)
+{
+	struct config_net net, *grown;
+
+	if (config_parse_net(item, &net) != 0) {
+		*why = "expected an address or address/prefix";
+		return -1;
+	}
+	grown = realloc(cfg->trusted, (cfg->ntrusted + 1) * sizeof(net));
+	if (grown == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	cfg->trusted = grown;
+	cfg->trusted[cfg->ntrusted++] = net;
+	return 0;
+}
+
+/* config_add_forwarder - append one forwarder IP[@port] */
+static int
+config_add_forwarder(struct config *cfg, const char *item, const char **why)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[16];
+	const char *at = strchr(item, '@');
+	size_t alen = at ? (size_t)(at - item) : strlen(item);
+	char **grown;
+	unsigned port;
+
+	if (alen == 0 || alen >= sizeof(addr))
+		goto bad;
+	memcpy(addr, item, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, bin) != 1 &&
+	    inet_pton(AF_INET6, addr, bin) != 1)
+		goto bad;
+	if (at != NULL && config_parse_uint(at + 1, 1, 65535, &port, why) != 0)
+		goto bad;
+	grown = realloc(cfg->forwarders,
+			(cfg->nforwarders + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	cfg->forwarders = grown;
+	if ((grown[cfg->nforwarders] = strdup(item)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	cfg->nforwarders++;
+	return 0;
+bad:
+	*why = "expected system, recursive, or forwarders IP[@port],...";
+	return -1;
+}
+
+/* the parsers of each key, one per line of the table below */
+
+static int
+key_authserv_id(struct config *cfg, const char *v, const char **why)
+{
+	/* the id is written into every header: keep it a plain token */
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr(".-_", *p)) {
+			*why = "expected a host name";
+			return -1;
+		}
+	return config_strdup_into(&cfg->authserv_id, v, why);
+}
+
+static int
+key_resolver(struct config *cfg, const char *v, const char **why)
+{
+	for (size_t i = 0; i < cfg->nforwarders; i++)
+		free(cfg->forwarders[i]);
+	cfg->nforwarders = 0;
+	if (strcasecmp(v, "system") == 0) {
+		cfg->resolver = RESOLVER_SYSTEM;
+		return 0;
+	}
+	if (strcasecmp(v, "recursive") == 0) {
+		cfg->resolver = RESOLVER_RECURSIVE;
+		return 0;
+	}
+	cfg->resolver = RESOLVER_FORWARD;
+	return config_split_list(v, config_add_forwarder, cfg, why);
+}
+
+static int
+key_resolver_config(struct config *cfg, const char *v, const char **why)
+{
+	if (access(v, R_OK) != 0) {
+		*why = "cannot read that file";
+		return -1;
+	}
+	return config_strdup_into(&cfg->resolver_config, v, why);
+}
+
+static int
+key_trust_anchor(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->trust_anchor_file, v, why);
+}
+
+static int
+key_resolver_timeout(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_uint(v, 1, 300, &cfg->resolver_timeout, why);
+}
+
+static int
+key_spf_check_helo(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->spf_check_helo, why);
+}
+
+static int
+key_dkim_max_sigs(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_uint(v, 1, 100, &cfg->dkim_max_signatures, why);
+}
+
+static int
+key_dkim_min_bits(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_uint(v, 512, 16384, &cfg->dkim_min_key_bits, why);
+}
+
+static int
+key_dmarc_standard(struct config *cfg, const char *v, const char **why)
+{
+	if (strcasecmp(v, "rfc9989") == 0)
+		cfg->dmarc_standard = DMARC_RFC9989;
+	else if (strcasecmp(v, "rfc7489") == 0)
+		cfg->dmarc_standard = DMARC_RFC7489;
+	else {
+		*why = "expected rfc9989 or rfc7489";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+key_psl(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->public_suffix_list, v, why);
+}
+
+static int
+key_trusted(struct config *cfg, const char *v, const char **why)
+{
+	cfg->ntrusted = 0;
+	return config_split_list(v, config_add_trusted, cfg, why);
+}
+
+static int
+key_reject_failures(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->reject_failures, why);
+}
+
+static int
+key_socket(struct config *cfg, const char *v, const char **why)
+{
+	if (strncmp(v, "unix:", 5) != 0 && strncmp(v, "local:", 6) != 0 &&
+	    strncmp(v, "inet:", 5) != 0 && strncmp(v, "inet6:", 6) != 0 &&
+	    v[0] != '/') {
+		*why = "expected unix:/path, local:/path, inet:port@host or "
+		       "inet6:port@host";
+		return -1;
+	}
+	return config_strdup_into(&cfg->socket, v, why);
+}
+
+static int
+key_user_id(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->user_id, v, why);
+}
+
+static int
+key_pid_file(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->pid_file, v, why);
+}
+
+static int
+key_umask(struct config *cfg, const char *v, const char **why)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 8);
+	if (errno || end == v || *end || n > 0777) {
+		*why = "expected an octal mask such as 007";
+		return -1;
+	}
+	cfg->umask = (unsigned)n;
+	return 0;
+}
+
+static int
+key_syslog(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->syslog, why);
+}
+
+static int
+key_syslog_facility(struct config *cfg, const char *v, const char **why)
+{
+	static const char *ok[] = {"mail",   "daemon", "user",	 "local0",
+				   "local1", "local2", "local3", "local4",
+				   "local5", "local6", "local7"};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcasecmp(v, ok[i]) == 0)
+			return config_strdup_into(&cfg->syslog_facility, ok[i],
+						  why);
+	*why = "expected mail, daemon, user or local0..local7";
+	return -1;
+}
+
+static const struct config_key config_keys[] = {
+	{"AuthservID", key_authserv_id},
+	{"DKIMMaxSignatures", key_dkim_max_sigs},
+	{"DKIMMinKeyBits", key_dkim_min_bits},
+	{"DMARCStandard", key_dmarc_standard},
+	{"PidFile", key_pid_file},
+	{"PublicSuffixList", key_psl},
+	{"RejectFailures", key_reject_failures},
+	{"Resolver", key_resolver},
+	{"ResolverConfig", key_resolver_config},
+	{"ResolverTimeout", key_resolver_timeout},
+	{"Socket", key_socket},
+	{"SPFCheckHelo", key_spf_check_helo},
+	{"Syslog", key_syslog},
+	{"SyslogFacility", key_syslog_facility},
+	{"TrustAnchorFile", key_trust_anchor},
+	{"TrustedNetworks", key_trusted},
+	{"UMask", key_umask},
+	{"UserID", key_user_id},
+};
+
+#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+/* config_new_defaults - a config holding every default */
+struct config *
+config_new_defaults(void)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char host[256];
+	const char *why;
+
+	if (cfg == NULL)
+		return NULL;
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	cfg->dkim_max_signatures = 10;
+	cfg->dkim_min_key_bits = 1024;
+	cfg->resolver_timeout = 5;
+	cfg->umask = 007;
+	cfg->syslog = true;
+	if (config_strdup_into(&cfg->authserv_id, host, &why) ||
+	    config_strdup_into(&cfg->public_suffix_list, PSL_DEFAULT, &why) ||
+	    config_strdup_into(&cfg->trust_anchor_file,
+			       "/usr/share/dns/root.key", &why) ||
+	    config_strdup_into(&cfg->syslog_facility, "mail", &why) ||
+	    key_trusted(cfg, "127.0.0.0/8, ::1/128", &why)) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+/* config_trim - strip leading/trailing white space in place */
+static char *
+config_trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* config_apply_line - parse one non-empty line into cfg */
+static int
+config_apply_line(struct config *cfg, char *line, bool *seen,
+		  const char **key_out, const char **why)
+{
+	char *key = line, *value;
+	size_t klen = strcspn(line, " \t");
+
+	value = config_trim(line + klen);
+	key[klen] = '\0';
+	*key_out = key;
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		if (strcasecmp(key, config_keys[i].name) != 0)
+			continue;
+		*key_out = config_keys[i].name;
+		if (seen[i]) {
+			*why = "given twice";
+			return -1;
+		}
+		seen[i] = true;
+		if (*value == '\0') {
+			*why = "has no value";
+			return -1;
+		}
+		return config_keys[i].parse(cfg, value, why);
+	}
+	*why = "unknown key";
+	return -1;
+}
+
+/* config_load - read and validate a file into a new config */
+int
+config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	bool seen[CONFIG_NKEYS] = {false};
+	char line[CONFIG_LINE_MAX];
+	struct config *cfg;
+	unsigned lineno = 0;
+	FILE *fp;
+
+	*out = NULL;
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((cfg = config_new_defaults()) == NULL ||
+	    (cfg->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		fclose(fp);
+		config_free(cfg);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		const char *key = "", *why = NULL;
+		char *hash, *text;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			snprintf(err, errlen, "%s:%u: line too long", path,
+				 lineno);
+			goto fail;
+		}
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		text = config_trim(line);
+		if (*text == '\0')
+			continue;
+		if (config_apply_line(cfg, text, seen, &key, &why) != 0) {
+			snprintf(err, errlen, "%s:%u: %s: %s", path, lineno,
+				 key, why);
+			goto fail;
+		}
+	}
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: read error", path);
+		goto fail;
+	}
+	fclose(fp);
+	*out = cfg;
+	return 0;
+fail:
+	fclose(fp);
+	config_free(cfg);
+	return -1;
+}
+
+/* config_free - free a config and everything it holds */
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->authserv_id);
+	free(cfg->public_suffix_list);
+	free(cfg->trusted);
+	for (size_t i = 0; i < cfg->nforwarders; i++)
+		free(cfg->forwarders[i]);
+	free(cfg->forwarders);
+	free(cfg->resolver_config);
+	free(cfg->trust_anchor_file);
+	free(cfg->socket);
+	free(cfg->user_id);
+	free(cfg->pid_file);
+	free(cfg->syslog_facility);
+	free(cfg);
+}
+
+/* config_is_trusted - is this address in TrustedNetworks? */
+bool
+config_is_trusted(const struct config *cfg, const char *ip)
+{
+	unsigned char addr[16];
+	int family;
+
+	if (ip == NULL)
+		return false;
+	if (inet_pton(AF_INET, ip, addr) == 1) {
+		family = AF_INET;
+	} else if (inet_pton(AF_INET6, ip, addr) == 1) {
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
+							 0, 0, 0, 0, 0xff, 0xff};
+
+		family = AF_INET6;
+		if (memcmp(addr, mapped, 12) == 0) {
+			memmove(addr, addr + 12, 4);
+			family = AF_INET;
+		}
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < cfg->ntrusted; i++) {
+		const struct config_net *n = &cfg->trusted[i];
+		unsigned full = n->prefix / 8, rest = n->prefix % 8;
+
+		if (n->family != family)
+			continue;
+		if (memcmp(addr, n->addr, full) != 0)
+			continue;
+		if (rest != 0 &&
+		    ((addr[full] ^ n->addr[full]) & (0xff00u >> rest) & 0xff))
+			continue;
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,67 @@
+/*
+ * dkim.h - DKIM verification (RFC 6376, RFC 8463, RFC 8301) on libopendkim
+ *
+ * dkim.c owns the process's one DKIM_LIB handle, configured once before
+ * any thread starts, whose key lookups go through lib/dns (never the
+ * library's own resolver). A struct dkim_msg verifies one message: headers
+ * and body chunks are fed as they arrive and never held whole. At the end
+ * every signature (up to DKIMMaxSignatures) gets an RFC 8601 result; our
+ * policy (rsa-sha1 and RSA keys under DKIMMinKeyBits never pass) is
+ * applied here, not left to the library.
+ */
+#ifndef AUTHTAG_DKIM_H
+#define AUTHTAG_DKIM_H
+
+#include <stddef.h>
+
+#include "result.h"
+
+struct config;
+struct dns_cache;
+struct dkim_verifier;
+struct dkim_msg;
+
+/* dkim_verifier_new - set up the library as cfg says; NULL + err on error */
+struct dkim_verifier *dkim_verifier_new(const struct config *cfg, char *err,
+					size_t errlen);
+
+/* dkim_verifier_free - release the library handle */
+void dkim_verifier_free(struct dkim_verifier *ver);
+
+/*
+ * dkim_msg_new - start verifying one message
+ *
+ * Key lookups use dns (owned by the caller, must outlive the dkim_msg).
+ * Returns NULL on no memory.
+ */
+struct dkim_msg *dkim_msg_new(struct dkim_verifier *ver, struct dns_cache *dns);
+
+/*
+ * dkim_msg_header - feed one header field as received
+ *
+ * name without the colon; value is everything after the colon exactly as
+ * in the message (leading space and folding kept; line breaks LF or CRLF).
+ */
+void dkim_msg_header(struct dkim_msg *msg, const char *name,
+		     const char *value);
+
+/* dkim_msg_eoh - end of headers: signatures are parsed, keys fetched */
+void dkim_msg_eoh(struct dkim_msg *msg);
+
+/* dkim_msg_body - feed a body chunk (LF or CRLF line ends, any split) */
+void dkim_msg_body(struct dkim_msg *msg, const unsigned char *data,
+		   size_t len);
+
+/*
+ * dkim_msg_eom - finish; one outcome per signature
+ *
+ * *sigs is a malloc'd array owned by the caller (NULL and 0 when the
+ * message has no DKIM signature, which is dkim=none).
+ */
+void dkim_msg_eom(struct dkim_msg *msg, struct dkim_outcome **sigs,
+		  size_t *nsigs);
+
+/* dkim_msg_free - free the per-message state */
+void dkim_msg_free(struct dkim_msg *msg);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * dmarc.h - DMARC evaluation: RFC 9989 (default) and RFC 7489 mode
+ *
+ * dmarc.c owns policy discovery and the Organizational Domain (the RFC
+ * 9989 DNS tree walk, or the Public Suffix List in RFC 7489 mode through
+ * libopendmarc), identifier alignment and the result. It takes the
+ * RFC5322.From header values as received and decides itself what a
+ * missing, multiple or unparsable From means.
+ */
+#ifndef AUTHTAG_DMARC_H
+#define AUTHTAG_DMARC_H
+
+#include <stddef.h>
+
+#include "result.h"
+
+struct config;
+struct dns_cache;
+struct dmarc_ctx;
+
+/*
+ * dmarc_ctx_new - process-wide DMARC state (PSL in RFC 7489 mode)
+ *
+ * Call once at start-up. NULL with a reason in err on error.
+ */
+struct dmarc_ctx *dmarc_ctx_new(const struct config *cfg, char *err,
+				size_t errlen);
+
+/* dmarc_ctx_free - release it */
+void dmarc_ctx_free(struct dmarc_ctx *ctx);
+
+/*
+ * dmarc_evaluate - the DMARC result for one message
+ *
+ * from_values are the values of every From header field (after the
+ * colon, as received); spf is the MAIL FROM SPF outcome; sigs the DKIM
+ * outcomes. Fills out (out->checked = true).
+ */
+void dmarc_evaluate(const struct dmarc_ctx *ctx, struct dns_cache *dns,
+		    const char *const *from_values, size_t nfrom,
+		    const struct spf_outcome *spf,
+		    const struct dkim_outcome *sigs, size_t nsigs,
+		    struct dmarc_outcome *out);
+
+#endif

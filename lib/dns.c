@@ -1,0 +1,528 @@
+/*
+ * dns.c - one libunbound resolver for every check, and a per-message cache
+ *
+ * Owns the process's struct ub_ctx and the driver thread that feeds its
+ * asynchronous answers (ub_process) back to the threads waiting for them.
+ * A caller thread starts a query with ub_resolve_async() and waits on its
+ * own condition variable for at most ResolverTimeout; on timeout the query
+ * is cancelled and the lookup is DNS_TEMPFAIL. libunbound's own timeouts
+ * are far longer than a mail filter may wait, which is why we do not use
+ * the blocking ub_resolve().
+ *
+ * A struct dns_cache remembers every answer of one message so that SPF,
+ * DKIM and DMARC never ask the same name/type twice for it; the answers
+ * (and the ub_result they point into) are freed with the cache.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <unbound.h>
+
+#include "config.h"
+#include "dns.h"
+
+struct dns_resolver {
+	struct ub_ctx *ctx;
+	pthread_t driver;
+	int stop_pipe[2]; /* written to stop the driver thread */
+	unsigned timeout_ms;
+};
+
+/* one asynchronous query, shared by the waiting thread and the callback */
+struct dns_pending {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;	/* the callback has run */
+	bool abandoned; /* the waiter timed out and left; callback frees */
+	int err;
+	struct ub_result *result;
+};
+
+struct dns_entry {
+	struct dns_entry *next;
+	char *name;
+	struct dns_answer answer;
+	struct ub_result *result; /* owns the data answer points into */
+};
+
+struct dns_cache {
+	struct dns_resolver *res;
+	struct dns_entry *entries;
+	unsigned queries;
+};
+
+static const struct dns_answer dns_tempfail_answer = {.status = DNS_TEMPFAIL};
+
+/* dns_status_name - short name of a lookup status, for logs and tests */
+const char *
+dns_status_name(enum dns_status st)
+{
+	switch (st) {
+	case DNS_OK:
+		return "ok";
+	case DNS_NODATA:
+		return "nodata";
+	case DNS_NXDOMAIN:
+		return "nxdomain";
+	case DNS_TEMPFAIL:
+		return "tempfail";
+	case DNS_BADNAME:
+		return "badname";
+	}
+	return "tempfail";
+}
+
+/* dns_name_valid - may this name be put in a query? */
+bool
+dns_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+	size_t label = 0;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		/* a label is octets; only what the wire and text forms
+		 * cannot carry unambiguously is refused */
+		if (c <= ' ' || c == 0x7f || c == '\\')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return true;
+}
+
+/* dns_driver - thread that hands finished queries to their callbacks */
+static void *
+dns_driver(void *arg)
+{
+	struct dns_resolver *res = arg;
+	struct pollfd fds[2];
+
+	fds[0].fd = ub_fd(res->ctx);
+	fds[0].events = POLLIN;
+	fds[1].fd = res->stop_pipe[0];
+	fds[1].events = POLLIN;
+	for (;;) {
+		int n = poll(fds, 2, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[1].revents)
+			break;
+		if (fds[0].revents & POLLIN)
+			(void)ub_process(res->ctx);
+		else if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+			break;
+	}
+	return NULL;
+}
+
+/* dns_resolver_configure - apply the config's resolver settings to ctx */
+static int
+dns_resolver_configure(struct ub_ctx *ctx, const struct config *cfg,
+		       char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = ub_ctx_async(ctx, 1)) != 0) {
+		snprintf(err, errlen, "libunbound: cannot use threads: %s",
+			 ub_strerror(r));
+		return -1;
+	}
+	if (cfg->resolver_config != NULL &&
+	    (r = ub_ctx_config(ctx, cfg->resolver_config)) != 0) {
+		snprintf(err, errlen, "ResolverConfig %s: %s",
+			 cfg->resolver_config, ub_strerror(r));
+		return -1;
+	}
+	switch (cfg->resolver) {
+	case RESOLVER_SYSTEM:
+		if ((r = ub_ctx_resolvconf(ctx, NULL)) != 0) {
+			snprintf(err, errlen,
+				 "Resolver system: cannot read "
+				 "/etc/resolv.conf: %s",
+				 ub_strerror(r));
+			return -1;
+		}
+		break;
+	case RESOLVER_FORWARD:
+		for (size_t i = 0; i < cfg->nforwarders; i++) {
+			r = ub_ctx_set_fwd(ctx, cfg->forwarders[i]);
+			if (r != 0) {
+				snprintf(err, errlen,
+					 "Resolver: bad forwarder %s: %s",
+					 cfg->forwarders[i], ub_strerror(r));
+				return -1;
+			}
+		}
+		break;
+	case RESOLVER_RECURSIVE:
+		if (cfg->trust_anchor_file == NULL ||
+		    (r = ub_ctx_add_ta_file(ctx, cfg->trust_anchor_file)) !=
+			0) {
+			snprintf(err, errlen, "TrustAnchorFile %s: %s",
+				 cfg->trust_anchor_file
+				     ? cfg->trust_anchor_file
+				     : "(unset)",
+				 cfg->trust_anchor_file ? ub_strerror(r)
+							: "required");
+			return -1;
+		}
+		break;
+	}
+	return 0;
+}
+
+/* dns_resolver_new - create the resolver as the config says */
+struct dns_resolver *
+dns_resolver_new(const struct config *cfg, char *err, size_t errlen)
+{
+	struct dns_resolver *res = calloc(1, sizeof(*res));
+
+	if (res == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	res->stop_pipe[0] = res->stop_pipe[1] = -1;
+	res->timeout_ms = cfg->resolver_timeout * 1000;
+	if (res->timeout_ms == 0)
+		res->timeout_ms = 5000;
+	if ((res->ctx = ub_ctx_create()) == NULL) {
+		snprintf(err, errlen, "libunbound: cannot create a context");
+		goto fail;
+	}
+	if (dns_resolver_configure(res->ctx, cfg, err, errlen) != 0)
+		goto fail;
+	if (pipe(res->stop_pipe) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if (pthread_create(&res->driver, NULL, dns_driver, res) != 0) {
+		snprintf(err, errlen, "cannot start the resolver thread");
+		goto fail;
+	}
+	return res;
+fail:
+	if (res->stop_pipe[0] >= 0) {
+		close(res->stop_pipe[0]);
+		close(res->stop_pipe[1]);
+	}
+	if (res->ctx != NULL)
+		ub_ctx_delete(res->ctx);
+	free(res);
+	return NULL;
+}
+
+/* dns_resolver_free - stop the driver thread and free the context */
+void
+dns_resolver_free(struct dns_resolver *res)
+{
+	if (res == NULL)
+		return;
+	(void)!write(res->stop_pipe[1], "x", 1);
+	pthread_join(res->driver, NULL);
+	close(res->stop_pipe[0]);
+	close(res->stop_pipe[1]);
+	ub_ctx_delete(res->ctx);
+	free(res);
+}
+
+/* dns_resolver_set_timeout - change the per-query timeout */
+void
+dns_resolver_set_timeout(struct dns_resolver *res, unsigned ms)
+{
+	res->timeout_ms = ms ? ms : 1;
+}
+
+/* dns_pending_free - free a finished or cancelled query's record */
+static void
+dns_pending_free(struct dns_pending *p)
+{
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	free(p);
+}
+
+/* dns_callback - libunbound delivers an answer (driver thread) */
+static void
+dns_callback(void *arg, int err, struct ub_result *result)
+{
+	struct dns_pending *p = arg;
+	bool abandoned;
+
+	pthread_mutex_lock(&p->lock);
+	abandoned = p->abandoned;
+	p->done = true;
+	p->err = err;
+	p->result = result;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	if (abandoned) {
+		if (result != NULL)
+			ub_resolve_free(result);
+		dns_pending_free(p);
+	}
+}
+
+/* dns_deadline - now + ms on the monotonic clock */
+static struct timespec
+dns_deadline(unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/*
+ * dns_resolve - ask libunbound and wait at most the timeout
+ *
+ * Returns the ub_result (caller frees) or NULL on timeout or error.
+ */
+static struct ub_result *
+dns_resolve(struct dns_resolver *res, const char *name, int rrtype)
+{
+	struct dns_pending *p = calloc(1, sizeof(*p));
+	pthread_condattr_t attr;
+	struct timespec deadline;
+	struct ub_result *result = NULL;
+	int async_id, rc = 0;
+
+	if (p == NULL)
+		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &attr);
+	pthread_condattr_destroy(&attr);
+
+	if (ub_resolve_async(res->ctx, name, rrtype, 1 /* IN */, p,
+			     dns_callback, &async_id) != 0) {
+		dns_pending_free(p);
+		return NULL;
+	}
+	deadline = dns_deadline(res->timeout_ms);
+	pthread_mutex_lock(&p->lock);
+	while (!p->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&p->cond, &p->lock, &deadline);
+	if (p->done) {
+		result = p->err == 0 ? p->result : NULL;
+		if (p->err != 0 && p->result != NULL)
+			ub_resolve_free(p->result);
+		pthread_mutex_unlock(&p->lock);
+		dns_pending_free(p);
+		return result;
+	}
+	/* Timed out. From here the callback owns p unless the cancel
+	 * succeeds, in which case libunbound will never call it. */
+	p->abandoned = true;
+	pthread_mutex_unlock(&p->lock);
+	if (ub_cancel(res->ctx, async_id) == 0)
+		dns_pending_free(p);
+	return NULL;
+}
+
+/* dns_cache_new - an empty per-message cache */
+struct dns_cache *
+dns_cache_new(struct dns_resolver *res)
+{
+	struct dns_cache *cache = calloc(1, sizeof(*cache));
+
+	if (cache != NULL)
+		cache->res = res;
+	return cache;
+}
+
+/* dns_cache_free - free the cache and every answer it handed out */
+void
+dns_cache_free(struct dns_cache *cache)
+{
+	struct dns_entry *e, *next;
+
+	if (cache == NULL)
+		return;
+	for (e = cache->entries; e != NULL; e = next) {
+		next = e->next;
+		if (e->result != NULL)
+			ub_resolve_free(e->result);
+		free(e->name);
+		free(e);
+	}
+	free(cache);
+}
+
+/* dns_cache_queries - how many queries this cache sent */
+unsigned
+dns_cache_queries(const struct dns_cache *cache)
+{
+	return cache->queries;
+}
+
+/* dns_answer_fill - turn a ub_result into our answer */
+static void
+dns_answer_fill(struct dns_answer *ans, const struct ub_result *r)
+{
+	ans->rcode = r->rcode;
+	ans->packet = r->answer_packet;
+	ans->packet_len = r->answer_len;
+	ans->secure = r->secure;
+	if (r->bogus) {
+		ans->status = DNS_TEMPFAIL;
+		return;
+	}
+	switch (r->rcode) {
+	case 0:
+		ans->status = r->havedata ? DNS_OK : DNS_NODATA;
+		break;
+	case 3:
+		ans->status = DNS_NXDOMAIN;
+		break;
+	default: /* SERVFAIL, REFUSED, ...: may work next time */
+		ans->status = DNS_TEMPFAIL;
+		return;
+	}
+	if (ans->status == DNS_OK) {
+		while (r->data[ans->count] != NULL)
+			ans->count++;
+		ans->rdata = (unsigned char **)r->data;
+		ans->rdlen = r->len;
+	}
+}
+
+/* dns_lookup - ask for name/rrtype once per message */
+const struct dns_answer *
+dns_lookup(struct dns_cache *cache, const char *name, int rrtype)
+{
+	static const struct dns_answer badname = {.status = DNS_BADNAME};
+	struct dns_entry *e;
+	size_t len;
+
+	if (cache == NULL || name == NULL)
+		return &dns_tempfail_answer;
+	if (!dns_name_valid(name))
+		return &badname;
+	len = strlen(name);
+	if (name[len - 1] == '.')
+		len--;
+	for (e = cache->entries; e != NULL; e = e->next)
+		if (e->answer.rrtype == rrtype &&
+		    strlen(e->name) == len &&
+		    strncasecmp(e->name, name, len) == 0)
+			return &e->answer;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL ||
+	    (e->name = strndup(name, len)) == NULL) {
+		free(e);
+		return &dns_tempfail_answer;
+	}
+	e->answer.rrtype = rrtype;
+	cache->queries++;
+	e->result = dns_resolve(cache->res, e->name, rrtype);
+	if (e->result == NULL)
+		e->answer.status = DNS_TEMPFAIL;
+	else
+		dns_answer_fill(&e->answer, e->result);
+	e->next = cache->entries;
+	cache->entries = e;
+	return &e->answer;
+}
+
+/* dns_txt_join - the i-th TXT record's strings joined into out */
+int
+dns_txt_join(const struct dns_answer *ans, int i, char *out, size_t outlen)
+{
+	const unsigned char *d;
+	size_t o = 0;
+	int len;
+
+	if (ans->status != DNS_OK || i < 0 || i >= ans->count || outlen == 0)
+		return -1;
+	d = ans->rdata[i];
+	len = ans->rdlen[i];
+	for (int pos = 0; pos < len;) {
+		unsigned n = d[pos++];
+
+		if (pos + (int)n > len || o + n >= outlen)
+			return -1;
+		memcpy(out + o, d + pos, n);
+		o += n;
+		pos += n;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+/* dns_name_decode - an uncompressed wire-format name into dotted text */
+int
+dns_name_decode(const unsigned char *data, int len, char *out, size_t outlen)
+{
+	size_t o = 0;
+	int pos = 0;
+
+	if (outlen == 0)
+		return -1;
+	while (pos < len) {
+		unsigned n = data[pos++];
+
+		if (n == 0) {
+			if (o == 0)
+				out[o++] = '.'; /* the root */
+			out[o] = '\0';
+			return pos;
+		}
+		if (n > 63 || pos + (int)n > len)
+			return -1;
+		if (o + n + 2 > outlen)
+			return -1;
+		if (o > 0)
+			out[o++] = '.';
+		memcpy(out + o, data + pos, n);
+		o += n;
+		pos += n;
+	}
+	return -1; /* no terminating root label */
+}
+
+/* dns_mx_decode - the i-th MX record's preference and exchange */
+int
+dns_mx_decode(const struct dns_answer *ans, int i, unsigned *pref, char *name,
+	      size_t namelen)
+{
+	const unsigned char *d;
+
+	if (ans->status != DNS_OK || i < 0 || i >= ans->count ||
+	    ans->rdlen[i] < 3)
+		return -1;
+	d = ans->rdata[i];
+	*pref = (unsigned)d[0] << 8 | d[1];
+	return dns_name_decode(d + 2, ans->rdlen[i] - 2, name, namelen) < 0
+		   ? -1
+		   : 0;
+}

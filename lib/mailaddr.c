@@ -1,0 +1,1 @@
+/* mailaddr.c - being written */

@@ -1,0 +1,1 @@
+/* spf.c - being written */
