@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "config.h"
 
 #ifndef PSL_DEFAULT
@@ -72,8 +73,8 @@ config_parse_bool(const char *value, bool *out, const char **why)
 
 /* config_parse_uint - a decimal number in [min, max] */
 static int
-config_parse_uint(const char *value, unsigned min, unsigned max,
-		  unsigned *out, const char **why)
+config_parse_uint(const char *value, unsigned min, unsigned max, unsigned *out,
+		  const char **why)
 {
 	char *end;
 	unsigned long n;
@@ -132,8 +133,8 @@ config_parse_net(const char *text, struct config_net *net)
 
 /* config_split_list - call fn for each comma/space separated item */
 static int
-config_split_list(const char *value, int (*fn)(struct config *, const char *,
-					       const char **),
+config_split_list(const char *value,
+		  int (*fn)(struct config *, const char *, const char **),
 		  struct config *cfg, const char **why)
 {
 	char *copy = strdup(value), *save = NULL, *item;
@@ -190,8 +191,8 @@ config_add_forwarder(struct config *cfg, const char *item, const char **why)
 		goto bad;
 	if (at != NULL && config_parse_uint(at + 1, 1, 65535, &port, why) != 0)
 		goto bad;
-	grown = realloc(cfg->forwarders,
-			(cfg->nforwarders + 1) * sizeof(*grown));
+	grown =
+	    realloc(cfg->forwarders, (cfg->nforwarders + 1) * sizeof(*grown));
 	if (grown == NULL) {
 		*why = "out of memory";
 		return -1;
@@ -363,7 +364,7 @@ key_syslog(struct config *cfg, const char *v, const char **why)
 static int
 key_syslog_facility(struct config *cfg, const char *v, const char **why)
 {
-	static const char *ok[] = {"mail",   "daemon", "user",	 "local0",
+	static const char *ok[] = {"mail",   "daemon", "user",   "local0",
 				   "local1", "local2", "local3", "local4",
 				   "local5", "local6", "local7"};
 
@@ -376,24 +377,24 @@ key_syslog_facility(struct config *cfg, const char *v, const char **why)
 }
 
 static const struct config_key config_keys[] = {
-	{"AuthservID", key_authserv_id},
-	{"DKIMMaxSignatures", key_dkim_max_sigs},
-	{"DKIMMinKeyBits", key_dkim_min_bits},
-	{"DMARCStandard", key_dmarc_standard},
-	{"PidFile", key_pid_file},
-	{"PublicSuffixList", key_psl},
-	{"RejectFailures", key_reject_failures},
-	{"Resolver", key_resolver},
-	{"ResolverConfig", key_resolver_config},
-	{"ResolverTimeout", key_resolver_timeout},
-	{"Socket", key_socket},
-	{"SPFCheckHelo", key_spf_check_helo},
-	{"Syslog", key_syslog},
-	{"SyslogFacility", key_syslog_facility},
-	{"TrustAnchorFile", key_trust_anchor},
-	{"TrustedNetworks", key_trusted},
-	{"UMask", key_umask},
-	{"UserID", key_user_id},
+    {"AuthservID", key_authserv_id},
+    {"DKIMMaxSignatures", key_dkim_max_sigs},
+    {"DKIMMinKeyBits", key_dkim_min_bits},
+    {"DMARCStandard", key_dmarc_standard},
+    {"PidFile", key_pid_file},
+    {"PublicSuffixList", key_psl},
+    {"RejectFailures", key_reject_failures},
+    {"Resolver", key_resolver},
+    {"ResolverConfig", key_resolver_config},
+    {"ResolverTimeout", key_resolver_timeout},
+    {"Socket", key_socket},
+    {"SPFCheckHelo", key_spf_check_helo},
+    {"Syslog", key_syslog},
+    {"SyslogFacility", key_syslog_facility},
+    {"TrustAnchorFile", key_trust_anchor},
+    {"TrustedNetworks", key_trusted},
+    {"UMask", key_umask},
+    {"UserID", key_user_id},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -562,8 +563,8 @@ config_is_trusted(const struct config *cfg, const char *ip)
 	if (inet_pton(AF_INET, ip, addr) == 1) {
 		family = AF_INET;
 	} else if (inet_pton(AF_INET6, ip, addr) == 1) {
-		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
-							 0, 0, 0, 0, 0xff, 0xff};
+		static const unsigned char mapped[12] = {
+		    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 		family = AF_INET6;
 		if (memcmp(addr, mapped, 12) == 0) {

@@ -28,6 +28,8 @@
 #include "config.h"
 #include "dns.h"
 
+#define DNS_CNAME_HOPS 8 /* CNAMEs followed by hand, at most */
+
 struct dns_resolver {
 	struct ub_ctx *ctx;
 	pthread_t driver;
@@ -39,7 +41,7 @@ struct dns_resolver {
 struct dns_pending {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool done;	/* the callback has run */
+	bool done;      /* the callback has run */
 	bool abandoned; /* the waiter timed out and left; callback frees */
 	int err;
 	struct ub_result *result;
@@ -140,8 +142,8 @@ dns_driver(void *arg)
 
 /* dns_resolver_configure - apply the config's resolver settings to ctx */
 static int
-dns_resolver_configure(struct ub_ctx *ctx, const struct config *cfg,
-		       char *err, size_t errlen)
+dns_resolver_configure(struct ub_ctx *ctx, const struct config *cfg, char *err,
+		       size_t errlen)
 {
 	int r;
 
@@ -182,9 +184,8 @@ dns_resolver_configure(struct ub_ctx *ctx, const struct config *cfg,
 		    (r = ub_ctx_add_ta_file(ctx, cfg->trust_anchor_file)) !=
 			0) {
 			snprintf(err, errlen, "TrustAnchorFile %s: %s",
-				 cfg->trust_anchor_file
-				     ? cfg->trust_anchor_file
-				     : "(unset)",
+				 cfg->trust_anchor_file ? cfg->trust_anchor_file
+							: "(unset)",
 				 cfg->trust_anchor_file ? ub_strerror(r)
 							: "required");
 			return -1;
@@ -349,6 +350,48 @@ dns_resolve(struct dns_resolver *res, const char *name, int rrtype)
 	return NULL;
 }
 
+/* dns_same_name - equal names, ignoring case and a final dot */
+static bool
+dns_same_name(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/*
+ * dns_resolve_chasing - dns_resolve, following a CNAME left unresolved
+ *
+ * libunbound answers a CNAME held in local-data without looking up its
+ * target (canonname is set, there is no data), where a recursive server
+ * would have followed it; do that here, at most DNS_CNAME_HOPS times.
+ */
+static struct ub_result *
+dns_resolve_chasing(struct dns_resolver *res, const char *name, int rrtype)
+{
+	struct ub_result *r = dns_resolve(res, name, rrtype);
+
+	for (int hop = 0; hop < DNS_CNAME_HOPS && r != NULL; hop++) {
+		struct ub_result *next;
+		char *target;
+
+		if (r->rcode != 0 || r->havedata || r->canonname == NULL ||
+		    dns_same_name(r->canonname, r->qname))
+			break;
+		if ((target = strdup(r->canonname)) == NULL)
+			break;
+		next = dns_resolve(res, target, rrtype);
+		free(target);
+		ub_resolve_free(r);
+		r = next;
+	}
+	return r;
+}
+
 /* dns_cache_new - an empty per-message cache */
 struct dns_cache *
 dns_cache_new(struct dns_resolver *res)
@@ -432,8 +475,7 @@ dns_lookup(struct dns_cache *cache, const char *name, int rrtype)
 	if (name[len - 1] == '.')
 		len--;
 	for (e = cache->entries; e != NULL; e = e->next)
-		if (e->answer.rrtype == rrtype &&
-		    strlen(e->name) == len &&
+		if (e->answer.rrtype == rrtype && strlen(e->name) == len &&
 		    strncasecmp(e->name, name, len) == 0)
 			return &e->answer;
 
@@ -444,7 +486,7 @@ dns_lookup(struct dns_cache *cache, const char *name, int rrtype)
 	}
 	e->answer.rrtype = rrtype;
 	cache->queries++;
-	e->result = dns_resolve(cache->res, e->name, rrtype);
+	e->result = dns_resolve_chasing(cache->res, e->name, rrtype);
 	if (e->result == NULL)
 		e->answer.status = DNS_TEMPFAIL;
 	else
@@ -522,7 +564,6 @@ dns_mx_decode(const struct dns_answer *ans, int i, unsigned *pref, char *name,
 		return -1;
 	d = ans->rdata[i];
 	*pref = (unsigned)d[0] << 8 | d[1];
-	return dns_name_decode(d + 2, ans->rdlen[i] - 2, name, namelen) < 0
-		   ? -1
-		   : 0;
+	return dns_name_decode(d + 2, ans->rdlen[i] - 2, name, namelen) < 0 ? -1
+									    : 0;
 }

@@ -22,7 +22,7 @@
 struct config;
 
 /* RR types we ask for */
-#define DNS_T_A	    1
+#define DNS_T_A     1
 #define DNS_T_NS    2
 #define DNS_T_CNAME 5
 #define DNS_T_PTR   12
@@ -42,8 +42,8 @@ enum dns_status {
 struct dns_answer {
 	enum dns_status status;
 	int rrtype;
-	int rcode;	       /* DNS rcode of the reply (0 when none) */
-	int count;	       /* number of records */
+	int rcode;             /* DNS rcode of the reply (0 when none) */
+	int count;             /* number of records */
 	unsigned char **rdata; /* record data, network order, uncompressed */
 	int *rdlen;
 	const unsigned char *packet; /* whole wire-format reply, or NULL */
@@ -93,8 +93,7 @@ unsigned dns_cache_queries(const struct dns_cache *cache);
  * string in out; returns its length, or -1 if it did not fit or is
  * malformed. A NUL octet inside the data is kept (returned length tells).
  */
-int dns_txt_join(const struct dns_answer *ans, int i, char *out,
-		 size_t outlen);
+int dns_txt_join(const struct dns_answer *ans, int i, char *out, size_t outlen);
 
 /*
  * dns_name_decode - a wire-format (uncompressed) domain name at data into

@@ -1,1 +1,451 @@
-/* placeholder */
+/*
+ * engine.c - the one door into authtag's checks
+ *
+ * Owns the order of work for a connection and its messages: SPF when the
+ * envelope sender is known, DKIM fed as headers and body chunks arrive,
+ * DMARC and the Authentication-Results header at end of message, and the
+ * list of forged A-R headers (those that claim our authserv-id) to remove.
+ * It decides nothing about delivery: the caller applies the edits.
+ *
+ * Per-message memory is bounded: headers are kept (for From, for forged
+ * A-R detection and for the scoring stage) only up to ENGINE_HEADER_BYTES;
+ * the body is never kept, only streamed into the DKIM hashes.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authres.h"
+#include "config.h"
+#include "dkim.h"
+#include "dmarc.h"
+#include "dns.h"
+#include "engine.h"
+#include "spf.h"
+
+#define ENGINE_HEADER_BYTES (1024 * 1024) /* kept per message, at most */
+#define ENGINE_MAX_HEADERS  10000
+
+struct engine {
+	const struct config *cfg;
+	struct dns_resolver *dns;
+	struct dkim_verifier *dkim;
+	struct dmarc_ctx *dmarc;
+};
+
+struct engine_conn {
+	struct engine *eng;
+	char *client_ip; /* NULL: unknown (no SPF) */
+	char *helo;
+	char *auth_user;
+	bool trusted;
+};
+
+struct engine_header {
+	char *name;
+	char *value;
+};
+
+struct engine_msg {
+	struct engine_conn *conn;
+	struct dns_cache *dns;
+	struct dkim_msg *dkim;
+	char *mail_from; /* without <>; "" = null sender; NULL = not seen */
+	char **rcpts;
+	size_t nrcpts;
+	struct engine_header *headers;
+	size_t nheaders;
+	size_t header_bytes;
+	bool headers_truncated;
+	struct auth_results results;
+	bool done;
+};
+
+/* engine_new - an engine for cfg */
+struct engine *
+engine_new(const struct config *cfg, char *err, size_t errlen)
+{
+	struct engine *eng = calloc(1, sizeof(*eng));
+
+	if (eng == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	eng->cfg = cfg;
+	if ((eng->dns = dns_resolver_new(cfg, err, errlen)) == NULL ||
+	    (eng->dkim = dkim_verifier_new(cfg, err, errlen)) == NULL ||
+	    (eng->dmarc = dmarc_ctx_new(cfg, err, errlen)) == NULL) {
+		engine_free(eng);
+		return NULL;
+	}
+	return eng;
+}
+
+/* engine_free - free an engine once no connection uses it */
+void
+engine_free(struct engine *eng)
+{
+	if (eng == NULL)
+		return;
+	dmarc_ctx_free(eng->dmarc);
+	dkim_verifier_free(eng->dkim);
+	dns_resolver_free(eng->dns);
+	free(eng);
+}
+
+/* engine_config - the configuration this engine was made with */
+const struct config *
+engine_config(const struct engine *eng)
+{
+	return eng->cfg;
+}
+
+/* engine_strdup - strdup that accepts NULL */
+static char *
+engine_strdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* engine_conn_new - a connection from client_ip (NULL: unknown) */
+struct engine_conn *
+engine_conn_new(struct engine *eng, const char *client_ip)
+{
+	struct engine_conn *conn = calloc(1, sizeof(*conn));
+
+	if (conn == NULL)
+		return NULL;
+	conn->eng = eng;
+	if (client_ip != NULL && *client_ip != '\0') {
+		if ((conn->client_ip = strdup(client_ip)) == NULL) {
+			free(conn);
+			return NULL;
+		}
+		conn->trusted = config_is_trusted(eng->cfg, client_ip);
+	}
+	return conn;
+}
+
+/* engine_conn_helo - the HELO/EHLO argument */
+void
+engine_conn_helo(struct engine_conn *conn, const char *helo)
+{
+	if (conn == NULL)
+		return;
+	free(conn->helo);
+	conn->helo = engine_strdup(helo);
+}
+
+/* engine_conn_auth - the SMTP AUTH user name */
+void
+engine_conn_auth(struct engine_conn *conn, const char *user)
+{
+	if (conn == NULL)
+		return;
+	free(conn->auth_user);
+	conn->auth_user = user != NULL && *user ? strdup(user) : NULL;
+}
+
+/* engine_conn_is_trusted - trusted network or authenticated? */
+bool
+engine_conn_is_trusted(const struct engine_conn *conn)
+{
+	return conn != NULL && (conn->trusted || conn->auth_user != NULL);
+}
+
+/* engine_conn_free - end of connection */
+void
+engine_conn_free(struct engine_conn *conn)
+{
+	if (conn == NULL)
+		return;
+	free(conn->client_ip);
+	free(conn->helo);
+	free(conn->auth_user);
+	free(conn);
+}
+
+/* engine_msg_new - a new message on conn */
+struct engine_msg *
+engine_msg_new(struct engine_conn *conn)
+{
+	struct engine_msg *msg;
+
+	if (conn == NULL || (msg = calloc(1, sizeof(*msg))) == NULL)
+		return NULL;
+	msg->conn = conn;
+	if ((msg->dns = dns_cache_new(conn->eng->dns)) == NULL ||
+	    (msg->dkim = dkim_msg_new(conn->eng->dkim, msg->dns)) == NULL) {
+		engine_msg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* engine_strip_address - the address inside optional <> and blanks */
+static char *
+engine_strip_address(const char *addr)
+{
+	size_t len;
+
+	while (isspace((unsigned char)*addr))
+		addr++;
+	len = strlen(addr);
+	while (len > 0 && isspace((unsigned char)addr[len - 1]))
+		len--;
+	if (len >= 2 && addr[0] == '<' && addr[len - 1] == '>') {
+		addr++;
+		len -= 2;
+	}
+	return strndup(addr, len);
+}
+
+/* engine_msg_mailfrom - envelope sender; SPF is evaluated here */
+void
+engine_msg_mailfrom(struct engine_msg *msg, const char *addr)
+{
+	const struct config *cfg;
+	struct engine_conn *conn;
+	struct spf_request req;
+
+	if (msg == NULL || addr == NULL || msg->mail_from != NULL)
+		return;
+	conn = msg->conn;
+	cfg = conn->eng->cfg;
+	if ((msg->mail_from = engine_strip_address(addr)) == NULL)
+		return;
+	if (engine_conn_is_trusted(conn) || conn->client_ip == NULL)
+		return;
+	req = (struct spf_request){
+	    .client_ip = conn->client_ip,
+	    .helo = conn->helo,
+	    .mail_from = msg->mail_from,
+	    .receiver = cfg->authserv_id,
+	};
+	spf_check_mailfrom(msg->dns, &req, &msg->results.spf_mailfrom);
+	if (cfg->spf_check_helo && conn->helo != NULL && *conn->helo)
+		spf_check_helo(msg->dns, &req, &msg->results.spf_helo);
+}
+
+/* engine_msg_rcpt - one envelope recipient */
+void
+engine_msg_rcpt(struct engine_msg *msg, const char *addr)
+{
+	char **grown, *copy;
+
+	if (msg == NULL || addr == NULL)
+		return;
+	if ((copy = engine_strip_address(addr)) == NULL)
+		return;
+	grown = realloc(msg->rcpts, (msg->nrcpts + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		free(copy);
+		return;
+	}
+	msg->rcpts = grown;
+	msg->rcpts[msg->nrcpts++] = copy;
+}
+
+/* engine_msg_header - one header field as received */
+void
+engine_msg_header(struct engine_msg *msg, const char *name, const char *value)
+{
+	struct engine_header *grown;
+	size_t size;
+
+	if (msg == NULL || name == NULL || value == NULL)
+		return;
+	dkim_msg_header(msg->dkim, name, value);
+	size = strlen(name) + strlen(value) + 2;
+	if (msg->nheaders >= ENGINE_MAX_HEADERS ||
+	    msg->header_bytes + size > ENGINE_HEADER_BYTES) {
+		msg->headers_truncated = true;
+		return;
+	}
+	grown = realloc(msg->headers, (msg->nheaders + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		msg->headers_truncated = true;
+		return;
+	}
+	msg->headers = grown;
+	grown[msg->nheaders].name = strdup(name);
+	grown[msg->nheaders].value = strdup(value);
+	if (grown[msg->nheaders].name == NULL ||
+	    grown[msg->nheaders].value == NULL) {
+		free(grown[msg->nheaders].name);
+		free(grown[msg->nheaders].value);
+		msg->headers_truncated = true;
+		return;
+	}
+	msg->nheaders++;
+	msg->header_bytes += size;
+}
+
+/* engine_msg_eoh - end of headers */
+void
+engine_msg_eoh(struct engine_msg *msg)
+{
+	if (msg != NULL)
+		dkim_msg_eoh(msg->dkim);
+}
+
+/* engine_msg_body - a body chunk */
+void
+engine_msg_body(struct engine_msg *msg, const unsigned char *data, size_t len)
+{
+	if (msg != NULL && data != NULL && len > 0)
+		dkim_msg_body(msg->dkim, data, len);
+}
+
+/* engine_msg_dmarc - evaluate DMARC over the From headers we kept */
+static void
+engine_msg_dmarc(struct engine_msg *msg)
+{
+	const char **from = calloc(msg->nheaders + 1, sizeof(*from));
+	size_t nfrom = 0;
+
+	if (from == NULL) {
+		msg->results.dmarc.checked = true;
+		msg->results.dmarc.result = RES_TEMPERROR;
+		snprintf(msg->results.dmarc.reason,
+			 sizeof(msg->results.dmarc.reason), "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < msg->nheaders; i++)
+		if (strcasecmp(msg->headers[i].name, "From") == 0)
+			from[nfrom++] = msg->headers[i].value;
+	dmarc_evaluate(msg->conn->eng->dmarc, msg->dns, from, nfrom,
+		       &msg->results.spf_mailfrom, msg->results.dkim,
+		       msg->results.ndkim, &msg->results.dmarc);
+	free(from);
+}
+
+/* engine_edits_add - append one edit to an edit array */
+static int
+engine_edits_add(struct header_edit **arr, size_t *n, const char *name,
+		 char *value, unsigned index)
+{
+	struct header_edit *grown = realloc(*arr, (*n + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	*arr = grown;
+	grown[*n].name = strdup(name);
+	grown[*n].value = value;
+	grown[*n].index = index;
+	if (grown[*n].name == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/* engine_msg_forged - mark every A-R header claiming our id for removal */
+static int
+engine_msg_forged(struct engine_msg *msg, struct engine_edits *edits)
+{
+	const char *id = msg->conn->eng->cfg->authserv_id;
+	unsigned index = 0, *ours;
+	size_t nours = 0;
+	int rc = 0;
+
+	if ((ours = calloc(msg->nheaders + 1, sizeof(*ours))) == NULL)
+		return -1;
+	for (size_t i = 0; i < msg->nheaders; i++) {
+		if (strcasecmp(msg->headers[i].name,
+			       "Authentication-Results") != 0)
+			continue;
+		index++;
+		if (ar_is_ours(msg->headers[i].value, id))
+			ours[nours++] = index;
+	}
+	/* highest index first, so that each removal leaves the indexes of
+	 * the ones still to remove unchanged */
+	while (nours > 0 && rc == 0) {
+		nours--;
+		rc = engine_edits_add(&edits->remove, &edits->nremove,
+				      "Authentication-Results", NULL,
+				      ours[nours]);
+	}
+	free(ours);
+	return rc;
+}
+
+/* engine_msg_eom - finish the checks and produce the edits */
+int
+engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
+{
+	struct engine_conn *conn;
+	char *value;
+
+	memset(edits, 0, sizeof(*edits));
+	if (msg == NULL || msg->done)
+		return -1;
+	msg->done = true;
+	conn = msg->conn;
+	msg->results.trusted = conn->trusted;
+	if (conn->auth_user != NULL)
+		snprintf(msg->results.auth_user, sizeof(msg->results.auth_user),
+			 "%s", conn->auth_user);
+	dkim_msg_eom(msg->dkim, &msg->results.dkim, &msg->results.ndkim);
+	if (!engine_conn_is_trusted(conn))
+		engine_msg_dmarc(msg);
+
+	value = ar_format(conn->eng->cfg->authserv_id, &msg->results);
+	if (value == NULL ||
+	    engine_edits_add(&edits->insert, &edits->ninsert,
+			     "Authentication-Results", value, 1) != 0) {
+		if (edits->ninsert == 0)
+			free(value);
+		engine_edits_free(edits);
+		return -1;
+	}
+	if (engine_msg_forged(msg, edits) != 0) {
+		engine_edits_free(edits);
+		return -1;
+	}
+	return 0;
+}
+
+/* engine_msg_results - the results (valid after engine_msg_eom) */
+const struct auth_results *
+engine_msg_results(const struct engine_msg *msg)
+{
+	return &msg->results;
+}
+
+/* engine_msg_free - free one message's state */
+void
+engine_msg_free(struct engine_msg *msg)
+{
+	if (msg == NULL)
+		return;
+	dkim_msg_free(msg->dkim);
+	dns_cache_free(msg->dns);
+	free(msg->mail_from);
+	for (size_t i = 0; i < msg->nrcpts; i++)
+		free(msg->rcpts[i]);
+	free(msg->rcpts);
+	for (size_t i = 0; i < msg->nheaders; i++) {
+		free(msg->headers[i].name);
+		free(msg->headers[i].value);
+	}
+	free(msg->headers);
+	auth_results_free(&msg->results);
+	free(msg);
+}
+
+/* engine_edits_free - free what engine_msg_eom put in edits */
+void
+engine_edits_free(struct engine_edits *edits)
+{
+	for (size_t i = 0; i < edits->ninsert; i++) {
+		free(edits->insert[i].name);
+		free(edits->insert[i].value);
+	}
+	for (size_t i = 0; i < edits->nremove; i++)
+		free(edits->remove[i].name);
+	free(edits->insert);
+	free(edits->remove);
+	memset(edits, 0, sizeof(*edits));
+}

@@ -54,8 +54,11 @@ void engine_free(struct engine *eng);
 const struct config *engine_config(const struct engine *eng);
 
 /*
- * engine_conn_new - a connection from client_ip (textual; NULL or "" for
- * local submission, which is treated as trusted)
+ * engine_conn_new - a connection from client_ip (textual IPv4/IPv6)
+ *
+ * NULL or "" means the client address is unknown: SPF is not evaluated,
+ * DKIM and DMARC are. Local submission comes from 127.0.0.1, which the
+ * default TrustedNetworks trusts.
  */
 struct engine_conn *engine_conn_new(struct engine *eng, const char *client_ip);
 

@@ -24,55 +24,56 @@ enum ar_result {
 	RES_POLICY,
 };
 
-#define RES_DOMAIN_MAX	 256 /* 253 octets + NUL, rounded */
-#define RES_ADDRESS_MAX	 512 /* local-part@domain, generous */
-#define RES_REASON_MAX	 160 /* one short comment */
+#define RES_DOMAIN_MAX   256 /* 253 octets + NUL, rounded */
+#define RES_ADDRESS_MAX  512 /* local-part@domain, generous */
+#define RES_REASON_MAX   160 /* one short comment */
 #define RES_SELECTOR_MAX 256
 
 /* result_name - the RFC 8601 keyword for a result ("pass", "fail", ...) */
 const char *result_name(enum ar_result res);
 
 struct spf_outcome {
-	bool checked;			 /* false: this identity was not checked */
-	enum ar_result result;		 /* pass fail softfail neutral none
-					    temperror permerror */
-	char identity[RES_ADDRESS_MAX];	 /* smtp.mailfrom / smtp.helo value */
-	char domain[RES_DOMAIN_MAX];	 /* the domain that was checked */
-	char reason[RES_REASON_MAX];	 /* comment, e.g. "too many lookups" */
-	char explanation[512];        /* exp= text on fail, else "" */
+	bool checked;          /* false: this identity was not checked */
+	enum ar_result result; /* pass fail softfail neutral none
+				  temperror permerror */
+	char identity[RES_ADDRESS_MAX]; /* smtp.mailfrom / smtp.helo value */
+	char domain[RES_DOMAIN_MAX];    /* the domain that was checked */
+	char reason[RES_REASON_MAX];    /* comment, e.g. "too many lookups" */
+	char explanation[512];          /* exp= text on fail, else "" */
 };
 
 struct dkim_outcome {
-	enum ar_result result;		 /* pass fail neutral policy temperror
+	enum ar_result result;           /* pass fail neutral policy temperror
 					    permerror */
-	char domain[RES_DOMAIN_MAX];	 /* d= */
-	char identity[RES_ADDRESS_MAX];	 /* i= (default @d) */
+	char domain[RES_DOMAIN_MAX];     /* d= */
+	char identity[RES_ADDRESS_MAX];  /* i= (default @d) */
 	char selector[RES_SELECTOR_MAX]; /* s= */
-	char algorithm[32];		 /* a=, e.g. "rsa-sha256" */
-	char b[9];			 /* first 8 characters of b= */
-	unsigned keybits;		 /* RSA key size; 0 for ed25519/unknown */
-	char reason[RES_REASON_MAX];	 /* comment, e.g. "body hash mismatch" */
+	char algorithm[32];              /* a=, e.g. "rsa-sha256" */
+	char b[9];                       /* first 8 characters of b= */
+	unsigned keybits;            /* RSA key size; 0 for ed25519/unknown */
+	char reason[RES_REASON_MAX]; /* comment, e.g. "body hash mismatch" */
 };
 
 struct dmarc_outcome {
-	bool checked;			  /* false: DMARC not evaluated */
-	enum ar_result result;		  /* pass fail none temperror permerror */
-	char from_domain[RES_DOMAIN_MAX]; /* RFC5322.From domain (header.from) */
+	bool checked;          /* false: DMARC not evaluated */
+	enum ar_result result; /* pass fail none temperror permerror */
+	char
+	    from_domain[RES_DOMAIN_MAX]; /* RFC5322.From domain (header.from) */
 	char policy_domain[RES_DOMAIN_MAX]; /* where the record was found */
 	char org_domain[RES_DOMAIN_MAX];    /* Organizational Domain */
-	char policy[16];	/* p= of the applicable record: none,
-				   quarantine, reject; "" when no record */
-	char subpolicy[16];	/* sp= as published (or inherited p=) */
-	char disposition[16];	/* what the policy asks of us after t=:
-				   none, quarantine, reject */
-	bool testing;		/* t=y (or legacy pct<100) */
+	char policy[16];      /* p= of the applicable record: none,
+				 quarantine, reject; "" when no record */
+	char subpolicy[16];   /* sp= as published (or inherited p=) */
+	char disposition[16]; /* what the policy asks of us after t=:
+				 none, quarantine, reject */
+	bool testing;         /* t=y (or legacy pct<100) */
 	bool spf_aligned;
 	bool dkim_aligned;
 	char reason[RES_REASON_MAX];
 };
 
 struct auth_results {
-	bool trusted;			 /* client in TrustedNetworks */
+	bool trusted;                    /* client in TrustedNetworks */
 	char auth_user[RES_ADDRESS_MAX]; /* SMTP AUTH user, "" if none */
 	struct spf_outcome spf_mailfrom;
 	struct spf_outcome spf_helo;

@@ -1,0 +1,98 @@
+/*
+ * config.h - authtag.conf: parse, validate and hold the configuration
+ *
+ * Owns struct config, the only place settings live. The file format is
+ * opendkim.conf's: one "Key value" per line, '#' comments, keys compared
+ * without regard to case. An unknown key or a bad value is an error that
+ * names the file, the line and the key. A loaded config is read-only and
+ * may be shared by all threads; a reload builds a new one.
+ */
+#ifndef AUTHTAG_CONFIG_H
+#define AUTHTAG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/authtag.conf"
+
+enum resolver_mode {
+	RESOLVER_SYSTEM = 0, /* /etc/resolv.conf (default) */
+	RESOLVER_FORWARD,    /* explicit forwarders IP[@port] */
+	RESOLVER_RECURSIVE,  /* full recursion, DNSSEC validating */
+};
+
+enum dmarc_standard {
+	DMARC_RFC9989 = 0, /* DNS tree walk (default) */
+	DMARC_RFC7489,     /* Public Suffix List, libopendmarc */
+};
+
+/* one network of TrustedNetworks */
+struct config_net {
+	int family;             /* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* network order, masked */
+	unsigned prefix;        /* prefix length */
+};
+
+struct config {
+	char *path; /* file it came from, or NULL for defaults */
+
+	/* identity and results */
+	char *authserv_id;            /* AuthservID (default: host name) */
+	bool spf_check_helo;          /* SPFCheckHelo */
+	unsigned dkim_max_signatures; /* DKIMMaxSignatures (10) */
+	unsigned dkim_min_key_bits;   /* DKIMMinKeyBits (1024) */
+	enum dmarc_standard dmarc_standard; /* DMARCStandard */
+	char *public_suffix_list;           /* PublicSuffixList */
+	struct config_net *trusted;         /* TrustedNetworks */
+	size_t ntrusted;
+	bool reject_failures; /* RejectFailures */
+
+	/* DNS */
+	enum resolver_mode resolver;
+	char **forwarders; /* "IP" or "IP@port", nforwarders entries */
+	size_t nforwarders;
+	char *resolver_config;     /* ResolverConfig: unbound.conf for ub_ctx */
+	char *trust_anchor_file;   /* TrustAnchorFile */
+	unsigned resolver_timeout; /* ResolverTimeout, seconds (5) */
+
+	/* daemon (milter/) */
+	char *socket;          /* Socket */
+	char *user_id;         /* UserID: user[:group] */
+	char *pid_file;        /* PidFile */
+	unsigned umask;        /* UMask (octal) */
+	bool syslog;           /* Syslog */
+	char *syslog_facility; /* SyslogFacility */
+};
+
+/*
+ * config_new_defaults - a config holding every default; NULL on no memory
+ */
+struct config *config_new_defaults(void);
+
+/*
+ * config_load - read and validate a file into a new config
+ *
+ * Returns 0 and sets *out, or -1 with a message "file:line: Key: reason"
+ * in err. A missing file is an error too (callers decide whether the
+ * default path may be absent).
+ */
+int config_load(const char *path, struct config **out, char *err,
+		size_t errlen);
+
+/* config_free - free a config and everything it holds */
+void config_free(struct config *cfg);
+
+/*
+ * config_is_trusted - is this address in TrustedNetworks?
+ *
+ * ip is the textual client address (IPv4, IPv6, or IPv4-mapped IPv6).
+ */
+bool config_is_trusted(const struct config *cfg, const char *ip);
+
+/*
+ * config_parse_net - parse "addr[/prefix]" into a config_net; 0 or -1
+ */
+int config_parse_net(const char *text, struct config_net *net);
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * test_config.c - authtag.conf parsing: defaults, every key type, and the
+ * error messages an administrator sees (file:line: Key: reason)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "testutil.h"
+
+/* load_text - config_load on a temporary file holding text */
+static int
+load_text(const char *text, struct config **cfg, char *err, size_t errlen)
+{
+	char *path = testutil_write_temp(text);
+	int rc;
+
+	assert_non_null(path);
+	rc = config_load(path, cfg, err, errlen);
+	if (rc != 0) {
+		/* the message must start with the file's name */
+		assert_int_equal(strncmp(err, path, strlen(path)), 0);
+		memmove(err, err + strlen(path), strlen(err + strlen(path)) + 1);
+	}
+	unlink(path);
+	free(path);
+	return rc;
+}
+
+static void
+test_defaults(void **state)
+{
+	struct config *cfg = config_new_defaults();
+	char host[256];
+
+	(void)state;
+	assert_non_null(cfg);
+	gethostname(host, sizeof(host));
+	assert_string_equal(cfg->authserv_id, host);
+	assert_int_equal(cfg->resolver, RESOLVER_SYSTEM);
+	assert_int_equal(cfg->resolver_timeout, 5);
+	assert_int_equal(cfg->dkim_max_signatures, 10);
+	assert_int_equal(cfg->dkim_min_key_bits, 1024);
+	assert_int_equal(cfg->dmarc_standard, DMARC_RFC9989);
+	assert_false(cfg->reject_failures);
+	assert_false(cfg->spf_check_helo);
+	assert_string_equal(cfg->public_suffix_list,
+			    "/usr/share/publicsuffix/public_suffix_list.dat");
+	assert_true(config_is_trusted(cfg, "127.0.0.1"));
+	assert_true(config_is_trusted(cfg, "127.1.2.3"));
+	assert_true(config_is_trusted(cfg, "::1"));
+	assert_true(config_is_trusted(cfg, "::ffff:127.0.0.1"));
+	assert_false(config_is_trusted(cfg, "192.0.2.1"));
+	assert_false(config_is_trusted(cfg, "::2"));
+	assert_false(config_is_trusted(cfg, "not an address"));
+	config_free(cfg);
+}
+
+static void
+test_full_file(void **state)
+{
+	struct config *cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(
+	    load_text("# authtag test\n"
+		      "AuthservID   mx.example.org   # trailing comment\n"
+		      "\n"
+		      "resolver 127.0.0.1@5353, ::1\n"
+		      "ResolverTimeout 2\n"
+		      "SPFCheckHelo yes\n"
+		      "DKIMMaxSignatures 3\n"
+		      "DMARCStandard rfc7489\n"
+		      "TrustedNetworks 192.0.2.0/24 2001:db8::/32\n"
+		      "RejectFailures true\n"
+		      "Socket inet:8891@127.0.0.1\n"
+		      "UMask 002\n"
+		      "UserID authtag:authtag\n"
+		      "PidFile /run/authtag/authtag.pid\n"
+		      "SyslogFacility local3\n",
+		      &cfg, err, sizeof(err)),
+	    0);
+	assert_string_equal(cfg->authserv_id, "mx.example.org");
+	assert_int_equal(cfg->resolver, RESOLVER_FORWARD);
+	assert_int_equal(cfg->nforwarders, 2);
+	assert_string_equal(cfg->forwarders[0], "127.0.0.1@5353");
+	assert_string_equal(cfg->forwarders[1], "::1");
+	assert_int_equal(cfg->resolver_timeout, 2);
+	assert_true(cfg->spf_check_helo);
+	assert_int_equal(cfg->dkim_max_signatures, 3);
+	assert_int_equal(cfg->dmarc_standard, DMARC_RFC7489);
+	assert_true(cfg->reject_failures);
+	assert_string_equal(cfg->socket, "inet:8891@127.0.0.1");
+	assert_int_equal(cfg->umask, 002);
+	assert_string_equal(cfg->syslog_facility, "local3");
+	/* TrustedNetworks replaces the default list */
+	assert_true(config_is_trusted(cfg, "192.0.2.200"));
+	assert_true(config_is_trusted(cfg, "2001:db8:ffff::1"));
+	assert_false(config_is_trusted(cfg, "127.0.0.1"));
+	assert_false(config_is_trusted(cfg, "192.0.3.1"));
+	config_free(cfg);
+}
+
+static void
+test_errors_name_line_and_key(void **state)
+{
+	static const struct {
+		const char *text, *msg;
+	} cases[] = {
+	    {"AuthservID a\nNoSuchKey 1\n", ":2: NoSuchKey: unknown key"},
+	    {"resolvertimeout ten\n",
+	     ":1: ResolverTimeout: expected a whole number in range"},
+	    {"ResolverTimeout 0\n",
+	     ":1: ResolverTimeout: expected a whole number in range"},
+	    {"SPFCheckHelo maybe\n", ":1: SPFCheckHelo: expected yes or no"},
+	    {"\n\nResolver 300.1.1.1\n",
+	     ":3: Resolver: expected system, recursive, or forwarders "
+	     "IP[@port],..."},
+	    {"Resolver 127.0.0.1@99999\n",
+	     ":1: Resolver: expected system, recursive, or forwarders "
+	     "IP[@port],..."},
+	    {"TrustedNetworks 10.0.0.0/33\n",
+	     ":1: TrustedNetworks: expected an address or address/prefix"},
+	    {"DMARCStandard rfc1\n",
+	     ":1: DMARCStandard: expected rfc9989 or rfc7489"},
+	    {"AuthservID mx.example.org; dmarc=pass\n",
+	     ":1: AuthservID: expected a host name"},
+	    {"AuthservID a\nAuthservID b\n", ":2: AuthservID: given twice"},
+	    {"AuthservID\n", ":1: AuthservID: has no value"},
+	    {"ResolverConfig /nonexistent/unbound.conf\n",
+	     ":1: ResolverConfig: cannot read that file"},
+	    {"Socket tcp:25\n",
+	     ":1: Socket: expected unix:/path, local:/path, inet:port@host or "
+	     "inet6:port@host"},
+	    {"UMask 999\n", ":1: UMask: expected an octal mask such as 007"},
+	};
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *cfg = (void *)1;
+
+		assert_int_equal(load_text(cases[i].text, &cfg, err,
+					   sizeof(err)),
+				 -1);
+		assert_null(cfg);
+		assert_string_equal(err, cases[i].msg);
+	}
+}
+
+static void
+test_missing_file(void **state)
+{
+	struct config *cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(config_load("/nonexistent/authtag.conf", &cfg, err,
+				     sizeof(err)),
+			 -1);
+	assert_string_equal(err,
+			    "/nonexistent/authtag.conf: No such file or directory");
+}
+
+static void
+test_parse_net(void **state)
+{
+	struct config_net net;
+
+	(void)state;
+	assert_int_equal(config_parse_net("192.0.2.77/24", &net), 0);
+	assert_int_equal(net.prefix, 24);
+	assert_int_equal(net.addr[3], 0); /* host bits masked */
+	assert_int_equal(config_parse_net("2001:db8::/0", &net), 0);
+	assert_int_equal(net.prefix, 0);
+	assert_int_equal(config_parse_net("192.0.2.1/", &net), -1);
+	assert_int_equal(config_parse_net("192.0.2.1/x", &net), -1);
+	assert_int_equal(config_parse_net("", &net), -1);
+	assert_int_equal(
+	    config_parse_net("1111:2222:3333:4444:5555:6666:7777:8888:9999/1",
+			     &net),
+	    -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_errors_name_line_and_key),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_parse_net),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,232 @@
+/*
+ * test_dns.c - lib/dns: answers from hermetic local data, the per-message
+ * cache, timeouts and server failures as DNS_TEMPFAIL, and many threads
+ * sharing one resolver
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "dns.h"
+#include "testutil.h"
+
+struct fixture {
+	char *conf_path;
+	struct config *cfg;
+	struct dns_resolver *res;
+	int silent_fd;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char conf[2048], err[256];
+	int port = testutil_silent_udp_port(&f->silent_fd);
+
+	assert_true(port > 0);
+	snprintf(conf, sizeof(conf),
+		 "server:\n"
+		 "  local-zone: \"example.com.\" static\n"
+		 "  local-data: 'example.com. 300 IN TXT \"v=spf1 \" "
+		 "\"ip4:192.0.2.0/24 -all\"'\n"
+		 "  local-data: 'example.com. 300 IN TXT \"other\"'\n"
+		 "  local-data: 'mail.example.com. 300 IN A 192.0.2.1'\n"
+		 "  local-data: 'mail.example.com. 300 IN A 192.0.2.2'\n"
+		 "  local-data: 'example.com. 300 IN MX 10 "
+		 "mail.example.com.'\n"
+		 "  local-data: 'alias.example.com. 300 IN CNAME "
+		 "mail.example.com.'\n"
+		 "  local-zone: \"refused.example.net.\" refuse\n"
+		 "  local-zone: \"slow.example.net.\" transparent\n"
+		 "forward-zone:\n"
+		 "  name: \"slow.example.net.\"\n"
+		 "  forward-addr: 127.0.0.1@%d\n",
+		 port);
+	f->conf_path = testutil_write_temp(conf);
+	f->cfg = testutil_hermetic_config(f->conf_path);
+	f->res = dns_resolver_new(f->cfg, err, sizeof(err));
+	if (f->res == NULL)
+		fail_msg("dns_resolver_new: %s", err);
+	dns_resolver_set_timeout(f->res, 300);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	dns_resolver_free(f->res);
+	config_free(f->cfg);
+	unlink(f->conf_path);
+	free(f->conf_path);
+	close(f->silent_fd);
+	free(f);
+	return 0;
+}
+
+static void
+test_txt_and_cache(void **state)
+{
+	struct fixture *f = *state;
+	struct dns_cache *c = dns_cache_new(f->res);
+	const struct dns_answer *a, *b;
+	char txt[512];
+	bool spf = false, other = false;
+
+	a = dns_lookup(c, "example.com", DNS_T_TXT);
+	assert_int_equal(a->status, DNS_OK);
+	assert_int_equal(a->count, 2);
+	for (int i = 0; i < a->count; i++) {
+		assert_true(dns_txt_join(a, i, txt, sizeof(txt)) > 0);
+		/* two character-strings are joined with nothing between */
+		spf |= strcmp(txt, "v=spf1 ip4:192.0.2.0/24 -all") == 0;
+		other |= strcmp(txt, "other") == 0;
+	}
+	assert_true(spf && other);
+	assert_int_equal(dns_txt_join(a, 0, txt, 4), -1); /* too small */
+	/* same name, other case and a final dot: answered from the cache */
+	b = dns_lookup(c, "EXAMPLE.com.", DNS_T_TXT);
+	assert_ptr_equal(a, b);
+	assert_int_equal(dns_cache_queries(c), 1);
+	dns_cache_free(c);
+}
+
+static void
+test_statuses(void **state)
+{
+	struct fixture *f = *state;
+	struct dns_cache *c = dns_cache_new(f->res);
+	const struct dns_answer *a;
+	char name[300];
+	unsigned pref;
+
+	a = dns_lookup(c, "mail.example.com", DNS_T_A);
+	assert_int_equal(a->status, DNS_OK);
+	assert_int_equal(a->count, 2);
+	assert_int_equal(a->rdlen[0], 4);
+	a = dns_lookup(c, "alias.example.com", DNS_T_A); /* CNAME followed */
+	assert_int_equal(a->status, DNS_OK);
+	assert_int_equal(a->count, 2);
+	a = dns_lookup(c, "example.com", DNS_T_MX);
+	assert_int_equal(a->status, DNS_OK);
+	assert_int_equal(dns_mx_decode(a, 0, &pref, name, sizeof(name)), 0);
+	assert_int_equal(pref, 10);
+	assert_string_equal(name, "mail.example.com");
+	a = dns_lookup(c, "mail.example.com", DNS_T_TXT);
+	assert_int_equal(a->status, DNS_NODATA);
+	a = dns_lookup(c, "nosuch.example.com", DNS_T_A);
+	assert_int_equal(a->status, DNS_NXDOMAIN);
+	assert_non_null(a->packet); /* DKIM needs the wire reply */
+	a = dns_lookup(c, "x.refused.example.net", DNS_T_TXT);
+	assert_int_equal(a->status, DNS_TEMPFAIL);
+	a = dns_lookup(c, "a..example.com", DNS_T_A);
+	assert_int_equal(a->status, DNS_BADNAME);
+	memset(name, 'a', 64);
+	strcpy(name + 64, ".example.com");
+	assert_int_equal(dns_lookup(c, name, DNS_T_A)->status, DNS_BADNAME);
+	assert_int_equal(dns_cache_queries(c), 6);
+	dns_cache_free(c);
+}
+
+static void
+test_timeout_is_tempfail(void **state)
+{
+	struct fixture *f = *state;
+	struct dns_cache *c = dns_cache_new(f->res);
+	struct timespec t0, t1;
+	double secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(
+	    dns_lookup(c, "slow.example.net", DNS_T_TXT)->status,
+	    DNS_TEMPFAIL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(secs >= 0.25 && secs < 2.0); /* the 300 ms bound */
+	dns_cache_free(c);
+}
+
+static void
+test_name_decode(void **state)
+{
+	static const unsigned char good[] = "\3mx1\7example\3com";
+	static const unsigned char bad[] = {5, 'a', 'b'};
+	char out[64];
+
+	(void)state;
+	assert_int_equal(dns_name_decode(good, sizeof(good), out, sizeof(out)),
+			 17);
+	assert_string_equal(out, "mx1.example.com");
+	assert_int_equal(dns_name_decode(bad, sizeof(bad), out, sizeof(out)),
+			 -1);
+	assert_int_equal(dns_name_decode(good, sizeof(good), out, 8), -1);
+	assert_true(dns_name_valid("example.com."));
+	assert_false(dns_name_valid(""));
+	assert_false(dns_name_valid("."));
+	assert_false(dns_name_valid("a b.example"));
+}
+
+static void *
+thread_lookups(void *arg)
+{
+	struct dns_resolver *res = arg;
+	long bad = 0;
+
+	for (int i = 0; i < 200; i++) {
+		struct dns_cache *c = dns_cache_new(res);
+
+		bad += dns_lookup(c, "mail.example.com", DNS_T_A)->status !=
+		       DNS_OK;
+		bad += dns_lookup(c, "nosuch.example.com", DNS_T_A)->status !=
+		       DNS_NXDOMAIN;
+		dns_cache_free(c);
+	}
+	return (void *)bad;
+}
+
+static void
+test_threads_share_resolver(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t th[8];
+
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, thread_lookups, f->res), 0);
+	for (int i = 0; i < 8; i++) {
+		void *bad;
+
+		pthread_join(th[i], &bad);
+		assert_int_equal((long)bad, 0);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_txt_and_cache, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_statuses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout_is_tempfail, setup,
+					    teardown),
+	    cmocka_unit_test(test_name_decode),
+	    cmocka_unit_test_setup_teardown(test_threads_share_resolver, setup,
+					    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
