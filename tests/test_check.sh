@@ -1,0 +1,120 @@
+#!/bin/sh
+# test_check.sh - authtag-check end to end on message files, as an
+# administrator would run it: the printed headers, the removals, the exit
+# codes. DNS comes from the shipped example's hermetic data.
+set -u
+top_srcdir=${top_srcdir:-.}
+top_builddir=${top_builddir:-.}
+check="$top_builddir/authtag-check"
+[ -n "${AUTHTAG_VALGRIND:-}" ] && check="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 $check"
+ex="$top_srcdir/contrib/example"
+tmp=$(mktemp -d /tmp/authtag-check.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+# the example config names its DNS file relative to the source top
+cd "$top_srcdir"
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; sed 's/^/    | /' "$tmp/out"; }
+# expect NAME PATTERN...: every extended regex must match the output
+expect() {
+	name=$1; shift
+	for re in "$@"; do
+		grep -Eq -- "$re" "$tmp/out" || { echo "    missing: $re"; not_ok "$name"; return; }
+	done
+	ok "$name"
+}
+# refuse NAME PATTERN...: none may match
+refuse() {
+	name=$1; shift
+	for re in "$@"; do
+		grep -Eq -- "$re" "$tmp/out" && { echo "    unexpected: $re"; not_ok "$name"; return; }
+	done
+	ok "$name"
+}
+run() { $check -c "$ex/authtag-example.conf" "$@" > "$tmp/out" 2> "$tmp/err"; echo $? > "$tmp/rc"; cat "$tmp/err" >> "$tmp/out"; }
+rc() { cat "$tmp/rc"; }
+
+# 1. the shipped example: everything passes
+run --client-ip 192.0.2.25 --helo mail.example.com --mail-from alice@example.com "$ex/sample.eml"
+expect "example: one A-R header with our authserv-id" '^Authentication-Results: mx\.example\.org;'
+expect "example: spf=pass for the full MAIL FROM" 'spf=pass .*smtp\.mailfrom=alice@example\.com'
+expect "example: dkim=pass with d= s= a= b=" 'dkim=pass .*header\.d=example\.com' 'header\.s=sample' 'header\.a=rsa-sha256' 'header\.b=[A-Za-z0-9+/]{8}'
+expect "example: 2048-bit key comment" 'dkim=pass \(2048-bit key'
+expect "example: dmarc=pass with policy comment" 'dmarc=pass \(p=reject.*\) header\.from=example\.com'
+[ "$(rc)" = 0 ] && ok "example: exit 0" || not_ok "example: exit 0"
+[ "$(grep -c '^Authentication-Results:' "$tmp/out")" = 1 ] && ok "example: exactly one header" || not_ok "example: exactly one header"
+awk 'length > 998 { exit 1 }' "$tmp/out" && ok "example: no line over 998" || not_ok "example: no line over 998"
+
+# 2. CRLF input gives the same header
+sed 's/$/\r/' "$ex/sample.eml" > "$tmp/crlf.eml"
+run --client-ip 192.0.2.25 --helo mail.example.com --mail-from alice@example.com "$tmp/crlf.eml"
+expect "CRLF input: dkim and dmarc pass" 'dkim=pass' 'dmarc=pass'
+# and from stdin
+$check -c "$ex/authtag-example.conf" --client-ip 192.0.2.25 --mail-from alice@example.com < "$ex/sample.eml" > "$tmp/out" 2>&1
+expect "stdin input: dkim pass" 'dkim=pass'
+
+# 3. a forgery: wrong client, body changed
+sed 's/Hello Bob/Hello Eve/' "$ex/sample.eml" > "$tmp/forged.eml"
+run --client-ip 198.51.100.7 --helo evil.example.net --mail-from alice@example.com "$tmp/forged.eml"
+expect "forgery: spf=fail, dkim=fail, dmarc=fail under p=reject" 'spf=fail .*smtp\.mailfrom=alice@example\.com' 'dkim=fail' 'dmarc=fail \(p=reject'
+refuse "forgery: nothing passes" '(spf|dkim|dmarc)=pass'
+
+# 4. forged A-R headers claiming our authserv-id are removed, others kept
+{
+	printf 'Authentication-Results: other.example.net; dkim=pass header.d=example.com\n'
+	printf 'Authentication-Results: MX.Example.Org;\n\tdmarc=pass header.from=example.com\n'
+	printf 'Received: from x by y; Sun, 22 Nov 2026 10:00:00 +0000\n'
+	printf 'Authentication-Results: (comment) mx.example.org 1; spf=pass\n'
+	printf 'Authentication-Results: mx.example.org.evil.test; spf=pass\n'
+	cat "$ex/sample.eml"
+} > "$tmp/ar.eml"
+run --client-ip 192.0.2.25 --mail-from alice@example.com "$tmp/ar.eml"
+expect "forged A-R: ours removed, highest index first" '^# remove: Authentication-Results\[3\]$' '^# remove: Authentication-Results\[2\]$'
+refuse "forged A-R: foreign ones kept" 'Authentication-Results\[1\]' 'Authentication-Results\[4\]'
+[ "$(grep -n 'remove:' "$tmp/out" | head -1 | grep -c '\[3\]')" = 1 ] && ok "forged A-R: order 3 then 2" || not_ok "forged A-R: order 3 then 2"
+
+# 5. null sender: the HELO identity, postmaster@helo
+run --client-ip 192.0.2.25 --helo mail.example.com --mail-from '<>' "$ex/sample.eml"
+expect "null sender: postmaster@HELO" 'smtp\.mailfrom=postmaster@mail\.example\.com'
+
+# 6. authenticated submission: auth=pass, no SPF/DMARC
+run --client-ip 198.51.100.7 --auth-user alice --mail-from alice@example.com "$ex/sample.eml"
+expect "authenticated: auth=pass smtp.auth=alice" 'auth=pass .*smtp\.auth=alice' 'dkim=pass'
+refuse "authenticated: no spf/dmarc" 'spf=' 'dmarc='
+
+# 7. trusted network (default 127.0.0.0/8): no SPF/DMARC
+run --client-ip 127.0.0.1 --mail-from alice@example.com "$ex/sample.eml"
+refuse "trusted client: no spf/dmarc" 'spf=' 'dmarc='
+
+# 8. From domain trying to inject a result
+sed 's/^From: .*/From: x@evil.test; dmarc=pass/' "$ex/sample.eml" > "$tmp/inject.eml"
+run --client-ip 198.51.100.7 --mail-from x@evil.test "$tmp/inject.eml"
+[ "$(grep -o 'dmarc=' "$tmp/out" | wc -l)" = 1 ] && ok "injection: exactly one dmarc= result" || not_ok "injection: exactly one dmarc= result"
+refuse "injection: no dmarc=pass" 'dmarc=pass'
+
+# 9. exit codes and messages
+$check -c /nonexistent.conf "$ex/sample.eml" > "$tmp/out" 2>&1; r=$?
+[ $r = 2 ] && grep -q '/nonexistent.conf' "$tmp/out" && ok "missing config: exit 2 naming the file" || not_ok "missing config: exit 2 naming the file"
+printf 'AuthservID x\nBogusKey 1\n' > "$tmp/bad.conf"
+$check -c "$tmp/bad.conf" "$ex/sample.eml" > "$tmp/out" 2>&1; r=$?
+[ $r = 2 ] && grep -q 'bad.conf:2: BogusKey: unknown key' "$tmp/out" && ok "bad config: exit 2, file:line: key" || not_ok "bad config: exit 2, file:line: key"
+$check -c "$ex/authtag-example.conf" /nonexistent.eml > "$tmp/out" 2>&1; r=$?
+[ $r = 1 ] && ok "unreadable message: exit 1" || not_ok "unreadable message: exit 1"
+$check --no-such-option > "$tmp/out" 2>&1; r=$?
+[ $r = 2 ] && grep -q usage "$tmp/out" && ok "bad option: exit 2 with usage" || not_ok "bad option: exit 2 with usage"
+
+# 10. garbage never crashes: binary junk, no headers, 10,000 headers
+head -c 200000 /dev/urandom > "$tmp/junk.eml" 2>/dev/null || dd if=/dev/urandom of="$tmp/junk.eml" bs=1000 count=200 2>/dev/null
+run --client-ip 198.51.100.7 --mail-from a@example.com "$tmp/junk.eml"
+[ "$(rc)" = 0 ] && grep -q '^Authentication-Results:' "$tmp/out" && ok "binary junk: a header, exit 0" || not_ok "binary junk: a header, exit 0"
+awk 'BEGIN { for (i = 0; i < 10000; i++) printf "X-H%d: v\n", i; print "From: a@example.com"; print ""; print "b" }' > "$tmp/many.eml"
+run --client-ip 198.51.100.7 --mail-from a@example.com "$tmp/many.eml"
+[ "$(rc)" = 0 ] && ok "10,000 headers: exit 0" || not_ok "10,000 headers: exit 0"
+: > "$tmp/empty.eml"
+run --client-ip 198.51.100.7 --mail-from a@example.com "$tmp/empty.eml"
+expect "empty message: dmarc for a message with no From is not pass" '^Authentication-Results:'
+refuse "empty message: nothing passes" 'dmarc=pass'
+
+echo "authtag-check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
