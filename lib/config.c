@@ -215,6 +215,10 @@ static int
 key_authserv_id(struct config *cfg, const char *v, const char **why)
 {
 	/* the id is written into every header: keep it a plain token */
+	if (strlen(v) > 255) {
+		*why = "host name too long";
+		return -1;
+	}
 	for (const char *p = v; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr(".-_", *p)) {
 			*why = "expected a host name";
