@@ -17,8 +17,14 @@
 /*
  * ar_format - our A-R header value (without the field name and colon)
  *
- * Folded with "\n\t" between results, lines under 78 characters where
- * possible, never over 998. malloc'd; NULL on no memory.
+ * Results in the order auth, spf (mailfrom, helo), dkim (one per
+ * signature, or dkim=none), dmarc; "authserv-id; none" when nothing was
+ * checked. Each result starts a line ("\n\t"); a result longer than 78
+ * characters is folded at the spaces between its parts; no line is ever
+ * over 998. Values from data are written bare, quoted or dropped as
+ * RFC 8601's grammar allows. malloc'd, the caller frees; NULL with errno
+ * ENOMEM, or EINVAL when authserv_id is empty, over 320 characters or not
+ * printable US-ASCII.
  */
 char *ar_format(const char *authserv_id, const struct auth_results *res);
 
