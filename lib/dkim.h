@@ -25,6 +25,17 @@ struct dkim_msg;
 struct dkim_verifier *dkim_verifier_new(const struct config *cfg, char *err,
 					size_t errlen);
 
+/*
+ * dkim_verifier_compat - relax RFC rules, only to score old test corpora
+ *
+ * Not reachable from authtag.conf: the filter always runs RFC-strict.
+ * Call before the first dkim_msg_new() and before threads start.
+ * Returns 0, or -1 if the library refused.
+ */
+#define DKIM_COMPAT_V05      0x1 /* accept draft-era v=0.5 signatures */
+#define DKIM_COMPAT_RSA_SHA1 0x2 /* let rsa-sha1 pass (before RFC 8301) */
+int dkim_verifier_compat(struct dkim_verifier *ver, unsigned flags);
+
 /* dkim_verifier_free - release the library handle */
 void dkim_verifier_free(struct dkim_verifier *ver);
 
@@ -42,21 +53,29 @@ struct dkim_msg *dkim_msg_new(struct dkim_verifier *ver, struct dns_cache *dns);
  * name without the colon; value is everything after the colon exactly as
  * in the message (leading space and folding kept; line breaks LF or CRLF).
  */
-void dkim_msg_header(struct dkim_msg *msg, const char *name,
-		     const char *value);
+void dkim_msg_header(struct dkim_msg *msg, const char *name, const char *value);
 
 /* dkim_msg_eoh - end of headers: signatures are parsed, keys fetched */
 void dkim_msg_eoh(struct dkim_msg *msg);
 
 /* dkim_msg_body - feed a body chunk (LF or CRLF line ends, any split) */
-void dkim_msg_body(struct dkim_msg *msg, const unsigned char *data,
-		   size_t len);
+void dkim_msg_body(struct dkim_msg *msg, const unsigned char *data, size_t len);
 
 /*
  * dkim_msg_eom - finish; one outcome per signature
  *
  * *sigs is a malloc'd array owned by the caller (NULL and 0 when the
- * message has no DKIM signature, which is dkim=none).
+ * message has no DKIM signature, which is dkim=none), in header order,
+ * at most DKIMMaxSignatures long (later signatures are neither checked
+ * nor reported). Results and their reasons:
+ *   pass       verified (reason may note "testing key" or unsigned l=)
+ *   fail       "signature did not verify", "body hash mismatch",
+ *              "key revoked" (empty p=, RFC 6376 6.1.2)
+ *   policy     "rsa-sha1 not accepted (RFC 8301)", "N-bit key under M
+ *              bits", "signature expired", "... in the future"
+ *   permerror  bad signature syntax or key record, "no key" (NXDOMAIN)
+ *   temperror  key lookup timed out, SERVFAIL, REFUSED; verifier error
+ *   neutral    signature the library chose to ignore
  */
 void dkim_msg_eom(struct dkim_msg *msg, struct dkim_outcome **sigs,
 		  size_t *nsigs);
