@@ -103,7 +103,7 @@ dns_name_valid(const char *name)
 		}
 		/* a label is octets; only what the wire and text forms
 		 * cannot carry unambiguously is refused */
-		if (c <= ' ' || c == 0x7f || c == '\\')
+		if (c < ' ' || c == 0x7f || c == '\\')
 			return false;
 		if (++label > 63)
 			return false;

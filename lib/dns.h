@@ -112,7 +112,9 @@ const char *dns_status_name(enum dns_status st);
 
 /*
  * dns_name_valid - may this name be asked? (labels 1..63, total <= 253,
- * no empty label); a trailing dot is allowed
+ * no empty label, no control
+ * characters); a trailing dot is allowed. Spaces are allowed: SPF macros
+ * can produce them and DNS carries them
  */
 bool dns_name_valid(const char *name);
 

@@ -17,24 +17,21 @@
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <strings.h>
 
 #include "dns.h"
 #include "spf.h"
+#include "spf_int.h"
 
-#define SPF_MAX_DNS_TERMS 10  /* section 4.6.4: include a mx ptr exists redirect */
-#define SPF_MAX_VOID	  2   /* section 4.6.4: void lookups */
-#define SPF_MAX_NAMES	  10  /* MX or PTR names looked at per term */
-#define SPF_MAX_DEPTH	  16  /* never reached: every level costs a DNS term */
-#define SPF_NAME_MAX	  253 /* longest name we ask for, without the dot */
-#define SPF_EXPAND_BUF	  1024 /* domain expansion window (> 2 names) */
-#define SPF_EXPAND_MAX	  16384 /* give up expanding one domain-spec */
-#define SPF_TEXT_STACK	  1024 /* records longer than this go to the heap */
-#define SPF_TERM_SHOWN	  60   /* octets of a term quoted in a reason */
+#define SPF_MAX_DNS_TERMS 10   /* section 4.6.4: DNS-querying terms */
+#define SPF_MAX_VOID      2    /* section 4.6.4: void lookups */
+#define SPF_MAX_NAMES     10   /* MX or PTR names looked at per term */
+#define SPF_MAX_DEPTH     16   /* never reached: every level costs a DNS term */
+#define SPF_TEXT_STACK    1024 /* longer records are copied to the heap */
+#define SPF_TERM_SHOWN    60   /* octets of a term quoted in a reason */
 
 /* the outcome of evaluating one mechanism */
 enum spf_eval {
@@ -42,58 +39,6 @@ enum spf_eval {
 	EV_MATCH,
 	EV_TEMPERROR,
 	EV_PERMERROR,
-};
-
-enum spf_kind {
-	T_ALL,
-	T_INCLUDE,
-	T_A,
-	T_MX,
-	T_PTR,
-	T_IP4,
-	T_IP6,
-	T_EXISTS,
-	T_REDIRECT,
-	T_EXP,
-	T_UNKNOWN_MOD,
-};
-
-/* one term of a record, pointing into the record text */
-struct spf_term {
-	enum spf_kind kind;
-	enum ar_result qual;
-	const char *spec; /* domain-spec, macro-string or address; or NULL */
-	size_t spec_len;
-	unsigned cidr4, cidr6;
-	unsigned char addr[16];
-};
-
-/* everything one check_host() needs, for the whole include/redirect tree */
-struct spf_ctx {
-	struct dns_cache *dns;
-	const struct spf_request *req;
-	struct spf_outcome *out;
-	int family; /* AF_INET or AF_INET6; v4-mapped clients are AF_INET */
-	unsigned char ip[16];
-	char ip_c[INET6_ADDRSTRLEN]; /* %{c} */
-	char ip_i[64];		     /* %{i}: dotted quad or 32 nibbles */
-	const char *sender;	     /* %{s} */
-	const char *local;	     /* %{l}, local_len octets */
-	size_t local_len;
-	const char *sdomain; /* %{o} */
-	unsigned dns_terms;
-	unsigned voids;
-	bool have_reason; /* the first error's reason is the one kept */
-};
-
-/* a bounded output buffer for macro expansion */
-struct spf_buf {
-	char *p;
-	size_t cap; /* usable octets, the NUL not counted */
-	size_t len;
-	size_t total;	/* octets offered, kept or not */
-	bool keep_tail; /* a domain keeps its right end */
-	bool cut;	/* something was dropped */
 };
 
 static enum ar_result spf_eval_domain(struct spf_ctx *ctx, const char *domain,
@@ -199,7 +144,8 @@ spf_void(struct spf_ctx *ctx, const char *name)
 {
 	if (++ctx->voids <= SPF_MAX_VOID)
 		return EV_NOMATCH;
-	spf_error(ctx, "more than %d void lookups (at %s)", SPF_MAX_VOID, name);
+	spf_error(ctx, "more than %d void lookups, the last at %s",
+		  SPF_MAX_VOID, name);
 	return EV_PERMERROR;
 }
 
@@ -291,7 +237,7 @@ spf_ptr_validated(struct spf_ctx *ctx, const char *name)
 }
 
 /* spf_macro_p - the %{p} value: a validated name of the client */
-static void
+void
 spf_macro_p(struct spf_ctx *ctx, const char *domain, char *dst, size_t dstsz)
 {
 	const struct dns_answer *ans;
@@ -347,8 +293,8 @@ spf_ptr_match(struct spf_ctx *ctx, const char *target)
 
 /* spf_eval_mech - evaluate one mechanism against the client */
 static enum spf_eval
-spf_eval_mech(struct spf_ctx *ctx, const char *domain,
-	      const struct spf_term *t, unsigned depth)
+spf_eval_mech(struct spf_ctx *ctx, const char *domain, const struct spf_term *t,
+	      unsigned depth)
 {
 	char target[RES_DOMAIN_MAX];
 	const struct dns_answer *ans;
@@ -379,7 +325,8 @@ spf_eval_mech(struct spf_ctx *ctx, const char *domain,
 		snprintf(target, sizeof target, "%s", domain);
 	} else if (!spf_expand_name(ctx, domain, t->spec, t->spec_len, target,
 				    sizeof target)) {
-		/* RFC 7208 leaves this open; an unusable name matches nothing */
+		/* RFC 7208 leaves this open: an unusable name matches nothing
+		 */
 		if (t->kind != T_INCLUDE)
 			return EV_NOMATCH;
 		spf_error(ctx, "include of an invalid name in %s", domain);
@@ -477,10 +424,10 @@ spf_txt_is_spf(const unsigned char *rd, int rdlen)
 	int o, k;
 
 	for (o = 0; o < rdlen && n < sizeof head; o += 1 + rd[o])
-		for (k = 1; k <= rd[o] && o + k < rdlen && n < sizeof head;
-		     k++)
+		for (k = 1; k <= rd[o] && o + k < rdlen && n < sizeof head; k++)
 			head[n++] = (char)rd[o + k];
-	return n >= 6 && spf_ieq(head, 6, "v=spf1") && (n == 6 || head[6] == ' ');
+	return n >= 6 && spf_ieq(head, 6, "v=spf1") &&
+	       (n == 6 || head[6] == ' ');
 }
 
 /* spf_explain - section 6.2: the exp= text, or the default explanation */
@@ -488,33 +435,27 @@ static void
 spf_explain(struct spf_ctx *ctx, const char *domain, const struct spf_term *exp)
 {
 	struct spf_outcome *out = ctx->out;
+	const char *dflt = ctx->req->default_explanation;
 	char name[RES_DOMAIN_MAX], buf[SPF_TEXT_STACK], *heap = NULL;
 	const struct dns_answer *ans;
 	const char *text;
-	size_t len, tail;
-	struct spf_buf b = {out->explanation, sizeof out->explanation - 1, 0,
-			    0, false, false};
+	size_t len;
 
-	spf_copy(out->explanation, sizeof out->explanation,
-		 ctx->req->default_explanation ? ctx->req->default_explanation
-					       : "");
-	if (exp == NULL ||
-	    !spf_expand_name(ctx, domain, exp->spec, exp->spec_len, name,
-			     sizeof name))
+	/* any trouble with exp= leaves the default (section 6.2) */
+	spf_copy(out->explanation, sizeof out->explanation, dflt ? dflt : "");
+	if (exp == NULL || !spf_expand_name(ctx, domain, exp->spec,
+					    exp->spec_len, name, sizeof name))
 		return;
 	ans = dns_lookup(ctx->dns, name, DNS_T_TXT);
 	if (ans->status != DNS_OK || ans->count != 1)
 		return;
 	text = spf_txt_text(ans->rdata[0], ans->rdlen[0], buf, sizeof buf,
 			    &heap, &len);
-	if (text != NULL && spf_macro_string_ok(text, len, true, NULL, &tail) &&
-	    spf_expand(ctx, domain, text, len, true, &b) == 0)
-		out->explanation[b.len] = '\0';
-	else
+	if (text == NULL ||
+	    spf_expand_text(ctx, domain, text, len, out->explanation,
+			    sizeof out->explanation) < 0)
 		spf_copy(out->explanation, sizeof out->explanation,
-			 ctx->req->default_explanation
-			     ? ctx->req->default_explanation
-			     : "");
+			 dflt ? dflt : "");
 	free(heap);
 }
 
@@ -567,8 +508,8 @@ spf_eval_record(struct spf_ctx *ctx, const char *domain, const char *rec,
 			break;
 		}
 		if (is_top) {
-			spf_note(ctx, "%s matched '%.*s'", domain,
-				 spf_shown(n), s);
+			spf_note(ctx, "%s matched '%.*s'", domain, spf_shown(n),
+				 s);
 			if (t.qual == RES_FAIL)
 				spf_explain(ctx, domain,
 					    have_exp ? &exp : NULL);
@@ -654,6 +595,7 @@ spf_eval_domain(struct spf_ctx *ctx, const char *domain, bool is_top,
  * Entry points
  */
 
+/* spf_check_host - RFC 7208 check_host(ip, domain, sender) */
 enum ar_result
 spf_check_host(struct dns_cache *dns, const struct spf_request *req,
 	       const char *domain, const char *sender, struct spf_outcome *out)
@@ -720,28 +662,42 @@ spf_postmaster(const char *helo, char *buf, size_t bufsz)
 	return n > 0 && (size_t)n < bufsz;
 }
 
+/* spf_none - a "none" outcome for an identity that cannot be checked */
+static enum ar_result
+spf_none(struct spf_outcome *out, const char *reason)
+{
+	out->checked = true;
+	out->result = RES_NONE;
+	out->identity[0] = out->domain[0] = out->explanation[0] = '\0';
+	snprintf(out->reason, sizeof out->reason, "%s", reason);
+	return out->result;
+}
+
+/* spf_check_mailfrom - the MAIL FROM identity, postmaster@HELO if null */
 enum ar_result
 spf_check_mailfrom(struct dns_cache *dns, const struct spf_request *req,
 		   struct spf_outcome *out)
 {
 	const char *from = req->mail_from ? req->mail_from : "";
 	const char *helo = req->helo ? req->helo : "";
+	char addr[RES_ADDRESS_MAX];
 	const char *at;
+	size_t n = strlen(from);
 
+	/* the MTA may hand us the path with its angle brackets */
+	if (n >= 2 && from[0] == '<' && from[n - 1] == '>') {
+		if (n - 2 >= sizeof addr)
+			return spf_none(out, "sender address too long");
+		memcpy(addr, from + 1, n - 2);
+		addr[n - 2] = '\0';
+		from = addr;
+	}
 	out->identity[0] = '\0';
 	if (*from == '\0') {
 		/* section 2.4: the null sender is postmaster@HELO */
-		if (!spf_postmaster(helo, out->identity,
-				    sizeof out->identity) ||
-		    *helo == '\0') {
-			out->identity[0] = '\0';
-			out->checked = true;
-			out->result = RES_NONE;
-			out->domain[0] = out->explanation[0] = '\0';
-			snprintf(out->reason, sizeof out->reason,
-				 "null sender and no usable HELO");
-			return out->result;
-		}
+		if (*helo == '\0' ||
+		    !spf_postmaster(helo, out->identity, sizeof out->identity))
+			return spf_none(out, "null sender and no usable HELO");
 		return spf_check_host(dns, req, helo, out->identity, out);
 	}
 	at = strrchr(from, '@');
@@ -751,6 +707,7 @@ spf_check_mailfrom(struct dns_cache *dns, const struct spf_request *req,
 	return spf_check_host(dns, req, at ? at + 1 : from, from, out);
 }
 
+/* spf_check_helo - the HELO identity, checked as postmaster@HELO */
 enum ar_result
 spf_check_helo(struct dns_cache *dns, const struct spf_request *req,
 	       struct spf_outcome *out)
@@ -758,15 +715,9 @@ spf_check_helo(struct dns_cache *dns, const struct spf_request *req,
 	const char *helo = req->helo ? req->helo : "";
 	char sender[RES_ADDRESS_MAX];
 
-	if (*helo == '\0' || !spf_copy(out->identity, sizeof out->identity,
-				       helo) ||
-	    !spf_postmaster(helo, sender, sizeof sender)) {
-		out->identity[0] = '\0';
-		out->checked = true;
-		out->result = RES_NONE;
-		out->domain[0] = out->explanation[0] = '\0';
-		snprintf(out->reason, sizeof out->reason, "no usable HELO");
-		return out->result;
-	}
+	if (*helo == '\0' ||
+	    !spf_copy(out->identity, sizeof out->identity, helo) ||
+	    !spf_postmaster(helo, sender, sizeof sender))
+		return spf_none(out, "no usable HELO");
 	return spf_check_host(dns, req, helo, sender, out);
 }

@@ -16,16 +16,20 @@ struct dns_cache;
 struct spf_request {
 	const char *client_ip; /* textual IPv4 or IPv6 (v4-mapped allowed) */
 	const char *helo;      /* HELO/EHLO argument; NULL or "" if none */
-	const char *mail_from; /* envelope sender without <>; "" = null */
-	const char *receiver;  /* our host name, for %{r} */
-	const char *default_explanation; /* for fail without exp=; may be NULL */
+	/* envelope sender, <> optional; "" or "<>" is the null sender */
+	const char *mail_from;
+	const char *receiver; /* our host name, for %{r}; NULL: "unknown" */
+	/* for fail without a usable exp=; may be NULL */
+	const char *default_explanation;
 };
 
 /*
  * spf_check_host - RFC 7208 check_host(ip, domain, sender)
  *
- * Fills out->result, out->domain, out->reason and, on fail, out->explanation.
- * Returns out->result.
+ * Fills out->checked, out->result, out->domain, out->reason and, on
+ * fail, out->explanation (exp= text or req->default_explanation); leaves
+ * out->identity alone. A malformed or single-label domain, or a client
+ * address that is not one, gives "none". Returns out->result.
  */
 enum ar_result spf_check_host(struct dns_cache *dns,
 			      const struct spf_request *req, const char *domain,
