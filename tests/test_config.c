@@ -27,7 +27,8 @@ load_text(const char *text, struct config **cfg, char *err, size_t errlen)
 	if (rc != 0) {
 		/* the message must start with the file's name */
 		assert_int_equal(strncmp(err, path, strlen(path)), 0);
-		memmove(err, err + strlen(path), strlen(err + strlen(path)) + 1);
+		memmove(err, err + strlen(path),
+			strlen(err + strlen(path)) + 1);
 	}
 	unlink(path);
 	free(path);
@@ -148,9 +149,8 @@ test_errors_name_line_and_key(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config *cfg = (void *)1;
 
-		assert_int_equal(load_text(cases[i].text, &cfg, err,
-					   sizeof(err)),
-				 -1);
+		assert_int_equal(
+		    load_text(cases[i].text, &cfg, err, sizeof(err)), -1);
 		assert_null(cfg);
 		assert_string_equal(err, cases[i].msg);
 	}
@@ -163,11 +163,11 @@ test_missing_file(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(config_load("/nonexistent/authtag.conf", &cfg, err,
-				     sizeof(err)),
-			 -1);
-	assert_string_equal(err,
-			    "/nonexistent/authtag.conf: No such file or directory");
+	assert_int_equal(
+	    config_load("/nonexistent/authtag.conf", &cfg, err, sizeof(err)),
+	    -1);
+	assert_string_equal(
+	    err, "/nonexistent/authtag.conf: No such file or directory");
 }
 
 static void
