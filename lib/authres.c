@@ -561,13 +561,23 @@ ar_match_id(const char **pp, const char *id)
 		while (ar_tchar((unsigned char)*p))
 			p++;
 		k = (size_t)(p - start);
+		/* "mx.example.org." names the same host */
+		if (k > 1 && start[k - 1] == '.' && strlen(id) == k - 1)
+			k--;
 		same = k > 0 && strncasecmp(start, id, k) == 0;
 	}
 	*pp = p;
 	return same && id[k] == '\0';
 }
 
-/* ar_is_ours - does this A-R header value claim authserv_id? */
+/*
+ * ar_is_ours - does this A-R header value claim authserv_id?
+ *
+ * Ours when its first token (or quoted-string) is our id, whatever
+ * follows: a malformed header that starts with our id would still fool
+ * a text rule matching "^Authentication-Results: our-id.*dmarc=pass",
+ * so it is removed too. One final dot on the id is ignored.
+ */
 bool
 ar_is_ours(const char *value, const char *authserv_id)
 {
@@ -575,16 +585,7 @@ ar_is_ours(const char *value, const char *authserv_id)
 
 	if (value == NULL || authserv_id == NULL || *authserv_id == '\0')
 		return false;
-	if ((p = ar_skip_cfws(value)) == NULL || !ar_match_id(&p, authserv_id))
+	if ((p = ar_skip_cfws(value)) == NULL)
 		return false;
-	/* then [CFWS authres-version] and ";" (or a truncated end) */
-	if ((p = ar_skip_cfws(p)) == NULL)
-		return false;
-	if (isdigit((unsigned char)*p)) {
-		while (isdigit((unsigned char)*p))
-			p++;
-		if ((p = ar_skip_cfws(p)) == NULL)
-			return false;
-	}
-	return *p == ';' || *p == '\0';
+	return ar_match_id(&p, authserv_id);
 }

@@ -58,6 +58,8 @@ struct dns_cache {
 	struct dns_resolver *res;
 	struct dns_entry *entries;
 	unsigned queries;
+	bool has_deadline;
+	struct timespec deadline; /* CLOCK_MONOTONIC; no query after it */
 };
 
 static const struct dns_answer dns_tempfail_answer = {.status = DNS_TEMPFAIL};
@@ -308,7 +310,8 @@ dns_deadline(unsigned ms)
  * Returns the ub_result (caller frees) or NULL on timeout or error.
  */
 static struct ub_result *
-dns_resolve(struct dns_resolver *res, const char *name, int rrtype)
+dns_resolve(struct dns_resolver *res, const char *name, int rrtype,
+	    unsigned timeout_ms)
 {
 	struct dns_pending *p = calloc(1, sizeof(*p));
 	pthread_condattr_t attr;
@@ -329,7 +332,7 @@ dns_resolve(struct dns_resolver *res, const char *name, int rrtype)
 		dns_pending_free(p);
 		return NULL;
 	}
-	deadline = dns_deadline(res->timeout_ms);
+	deadline = dns_deadline(timeout_ms);
 	pthread_mutex_lock(&p->lock);
 	while (!p->done && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&p->cond, &p->lock, &deadline);
@@ -348,6 +351,36 @@ dns_resolve(struct dns_resolver *res, const char *name, int rrtype)
 	if (ub_cancel(res->ctx, async_id) == 0)
 		dns_pending_free(p);
 	return NULL;
+}
+
+/* dns_cache_set_deadline - no query of this cache after ms from now */
+void
+dns_cache_set_deadline(struct dns_cache *cache, unsigned ms)
+{
+	cache->has_deadline = true;
+	cache->deadline = dns_deadline(ms);
+}
+
+/*
+ * dns_cache_time_left - how long the next query may wait (milliseconds):
+ * the resolver's timeout, cut to what is left before the deadline; 0
+ * when the deadline has passed
+ */
+static unsigned
+dns_cache_time_left(const struct dns_cache *cache)
+{
+	struct timespec now;
+	long long left;
+
+	if (!cache->has_deadline)
+		return cache->res->timeout_ms;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left = (cache->deadline.tv_sec - now.tv_sec) * 1000LL +
+	       (cache->deadline.tv_nsec - now.tv_nsec) / 1000000L;
+	if (left <= 0)
+		return 0;
+	return left < cache->res->timeout_ms ? (unsigned)left
+					     : cache->res->timeout_ms;
 }
 
 /* dns_same_name - equal names, ignoring case and a final dot */
@@ -371,9 +404,11 @@ dns_same_name(const char *a, const char *b)
  * would have followed it; do that here, at most DNS_CNAME_HOPS times.
  */
 static struct ub_result *
-dns_resolve_chasing(struct dns_resolver *res, const char *name, int rrtype)
+dns_resolve_chasing(struct dns_cache *cache, const char *name, int rrtype)
 {
-	struct ub_result *r = dns_resolve(res, name, rrtype);
+	struct dns_resolver *res = cache->res;
+	unsigned ms = dns_cache_time_left(cache);
+	struct ub_result *r = ms ? dns_resolve(res, name, rrtype, ms) : NULL;
 
 	for (int hop = 0; hop < DNS_CNAME_HOPS && r != NULL; hop++) {
 		struct ub_result *next;
@@ -384,7 +419,8 @@ dns_resolve_chasing(struct dns_resolver *res, const char *name, int rrtype)
 			break;
 		if ((target = strdup(r->canonname)) == NULL)
 			break;
-		next = dns_resolve(res, target, rrtype);
+		ms = dns_cache_time_left(cache);
+		next = ms ? dns_resolve(res, target, rrtype, ms) : NULL;
 		free(target);
 		ub_resolve_free(r);
 		r = next;
@@ -486,7 +522,7 @@ dns_lookup(struct dns_cache *cache, const char *name, int rrtype)
 	}
 	e->answer.rrtype = rrtype;
 	cache->queries++;
-	e->result = dns_resolve_chasing(cache->res, e->name, rrtype);
+	e->result = dns_resolve_chasing(cache, e->name, rrtype);
 	if (e->result == NULL)
 		e->answer.status = DNS_TEMPFAIL;
 	else

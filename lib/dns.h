@@ -85,6 +85,14 @@ void dns_cache_free(struct dns_cache *cache);
 const struct dns_answer *dns_lookup(struct dns_cache *cache, const char *name,
 				    int rrtype);
 
+/*
+ * dns_cache_set_deadline - a time budget: after ms from now this cache
+ * sends no more queries (new lookups are DNS_TEMPFAIL) and each query
+ * waits at most what is left. Without it only ResolverTimeout applies,
+ * per query, which one hostile SPF record could multiply a hundredfold.
+ */
+void dns_cache_set_deadline(struct dns_cache *cache, unsigned ms);
+
 /* dns_cache_queries - how many queries this cache sent to the resolver */
 unsigned dns_cache_queries(const struct dns_cache *cache);
 

@@ -26,6 +26,12 @@
 
 #define ENGINE_HEADER_BYTES (1024 * 1024) /* kept per message, at most */
 #define ENGINE_MAX_HEADERS  10000
+/*
+ * DNS time budget of each phase (SPF at MAIL FROM, DKIM keys at end of
+ * headers, DMARC at end of message). RFC 7208 4.6.4 suggests 20 s for
+ * SPF; it also keeps MAIL FROM under Postfix's 30 s milter_command_timeout.
+ */
+#define ENGINE_PHASE_DNS_MS 20000
 
 struct engine {
 	const struct config *cfg;
@@ -54,10 +60,18 @@ struct engine_msg {
 	char *mail_from; /* without <>; "" = null sender; NULL = not seen */
 	char **rcpts;
 	size_t nrcpts;
-	struct engine_header *headers;
+	struct engine_header *headers; /* kept for scoring, up to the cap */
 	size_t nheaders;
 	size_t header_bytes;
 	bool headers_truncated;
+	/* counted on every header, whatever the cap: a sender must not be
+	 * able to hide a forged A-R or a second From behind 1 MB of filler */
+	unsigned ar_count; /* A-R headers seen */
+	unsigned *forged;  /* 1-based A-R indexes that claim our id */
+	size_t nforged;
+	char *from[2];       /* the first two From values */
+	unsigned from_count; /* From fields seen */
+	bool out_of_memory;  /* bookkeeping failed: tag only */
 	struct auth_results results;
 	bool done;
 };
@@ -223,6 +237,7 @@ engine_msg_mailfrom(struct engine_msg *msg, const char *addr)
 	    .mail_from = msg->mail_from,
 	    .receiver = cfg->authserv_id,
 	};
+	dns_cache_set_deadline(msg->dns, ENGINE_PHASE_DNS_MS);
 	spf_check_mailfrom(msg->dns, &req, &msg->results.spf_mailfrom);
 	if (cfg->spf_check_helo && conn->helo != NULL && *conn->helo)
 		spf_check_helo(msg->dns, &req, &msg->results.spf_helo);
@@ -247,6 +262,32 @@ engine_msg_rcpt(struct engine_msg *msg, const char *addr)
 	msg->rcpts[msg->nrcpts++] = copy;
 }
 
+/* engine_msg_note - the bookkeeping done on every header, kept or not */
+static void
+engine_msg_note(struct engine_msg *msg, const char *name, const char *value)
+{
+	if (strcasecmp(name, "Authentication-Results") == 0) {
+		unsigned *grown;
+
+		msg->ar_count++;
+		if (!ar_is_ours(value, msg->conn->eng->cfg->authserv_id))
+			return;
+		grown =
+		    realloc(msg->forged, (msg->nforged + 1) * sizeof(*grown));
+		if (grown == NULL) {
+			msg->out_of_memory = true;
+			return;
+		}
+		msg->forged = grown;
+		msg->forged[msg->nforged++] = msg->ar_count;
+	} else if (strcasecmp(name, "From") == 0) {
+		if (msg->from_count < 2 &&
+		    (msg->from[msg->from_count] = strdup(value)) == NULL)
+			msg->out_of_memory = true;
+		msg->from_count++;
+	}
+}
+
 /* engine_msg_header - one header field as received */
 void
 engine_msg_header(struct engine_msg *msg, const char *name, const char *value)
@@ -257,8 +298,9 @@ engine_msg_header(struct engine_msg *msg, const char *name, const char *value)
 	if (msg == NULL || name == NULL || value == NULL)
 		return;
 	dkim_msg_header(msg->dkim, name, value);
+	engine_msg_note(msg, name, value);
 	size = strlen(name) + strlen(value) + 2;
-	if (msg->nheaders >= ENGINE_MAX_HEADERS ||
+	if (msg->headers_truncated || msg->nheaders >= ENGINE_MAX_HEADERS ||
 	    msg->header_bytes + size > ENGINE_HEADER_BYTES) {
 		msg->headers_truncated = true;
 		return;
@@ -286,8 +328,10 @@ engine_msg_header(struct engine_msg *msg, const char *name, const char *value)
 void
 engine_msg_eoh(struct engine_msg *msg)
 {
-	if (msg != NULL)
-		dkim_msg_eoh(msg->dkim);
+	if (msg == NULL)
+		return;
+	dns_cache_set_deadline(msg->dns, ENGINE_PHASE_DNS_MS);
+	dkim_msg_eoh(msg->dkim);
 }
 
 /* engine_msg_body - a body chunk */
@@ -298,27 +342,20 @@ engine_msg_body(struct engine_msg *msg, const unsigned char *data, size_t len)
 		dkim_msg_body(msg->dkim, data, len);
 }
 
-/* engine_msg_dmarc - evaluate DMARC over the From headers we kept */
+/* engine_msg_dmarc - evaluate DMARC over the From fields */
 static void
 engine_msg_dmarc(struct engine_msg *msg)
 {
-	const char **from = calloc(msg->nheaders + 1, sizeof(*from));
-	size_t nfrom = 0;
+	const char *from[2];
+	size_t nfrom = msg->from_count < 2 ? msg->from_count : 2;
 
-	if (from == NULL) {
-		msg->results.dmarc.checked = true;
-		msg->results.dmarc.result = RES_TEMPERROR;
-		snprintf(msg->results.dmarc.reason,
-			 sizeof(msg->results.dmarc.reason), "out of memory");
-		return;
-	}
-	for (size_t i = 0; i < msg->nheaders; i++)
-		if (strcasecmp(msg->headers[i].name, "From") == 0)
-			from[nfrom++] = msg->headers[i].value;
+	/* two values are enough for "several From fields": RFC 9989
+	 * section 11.5 does not care how many more there were */
+	for (size_t i = 0; i < nfrom; i++)
+		from[i] = msg->from[i] != NULL ? msg->from[i] : "";
 	dmarc_evaluate(msg->conn->eng->dmarc, msg->dns, from, nfrom,
 		       &msg->results.spf_mailfrom, msg->results.dkim,
 		       msg->results.ndkim, &msg->results.dmarc);
-	free(from);
 }
 
 /* engine_edits_add - append one edit to an edit array */
@@ -340,35 +377,18 @@ engine_edits_add(struct header_edit **arr, size_t *n, const char *name,
 	return 0;
 }
 
-/* engine_msg_forged - mark every A-R header claiming our id for removal */
+/* engine_msg_forged - remove every A-R header claiming our id */
 static int
 engine_msg_forged(struct engine_msg *msg, struct engine_edits *edits)
 {
-	const char *id = msg->conn->eng->cfg->authserv_id;
-	unsigned index = 0, *ours;
-	size_t nours = 0;
-	int rc = 0;
-
-	if ((ours = calloc(msg->nheaders + 1, sizeof(*ours))) == NULL)
-		return -1;
-	for (size_t i = 0; i < msg->nheaders; i++) {
-		if (strcasecmp(msg->headers[i].name,
-			       "Authentication-Results") != 0)
-			continue;
-		index++;
-		if (ar_is_ours(msg->headers[i].value, id))
-			ours[nours++] = index;
-	}
 	/* highest index first, so that each removal leaves the indexes of
 	 * the ones still to remove unchanged */
-	while (nours > 0 && rc == 0) {
-		nours--;
-		rc = engine_edits_add(&edits->remove, &edits->nremove,
-				      "Authentication-Results", NULL,
-				      ours[nours]);
-	}
-	free(ours);
-	return rc;
+	for (size_t i = msg->nforged; i > 0; i--)
+		if (engine_edits_add(&edits->remove, &edits->nremove,
+				     "Authentication-Results", NULL,
+				     msg->forged[i - 1]) != 0)
+			return -1;
+	return 0;
 }
 
 /* engine_msg_eom - finish the checks and produce the edits */
@@ -387,24 +407,26 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 	if (conn->auth_user != NULL)
 		snprintf(msg->results.auth_user, sizeof(msg->results.auth_user),
 			 "%s", conn->auth_user);
+	dns_cache_set_deadline(msg->dns, ENGINE_PHASE_DNS_MS);
 	dkim_msg_eom(msg->dkim, &msg->results.dkim, &msg->results.ndkim);
 	if (!engine_conn_is_trusted(conn))
 		engine_msg_dmarc(msg);
 
+	/* removals first: if memory runs out later, a forged header must
+	 * still go even when our own cannot be added */
+	if (engine_msg_forged(msg, edits) != 0) {
+		engine_edits_free(edits);
+		return -1;
+	}
 	value = ar_format(conn->eng->cfg->authserv_id, &msg->results);
 	if (value == NULL ||
 	    engine_edits_add(&edits->insert, &edits->ninsert,
 			     "Authentication-Results", value, 1) != 0) {
 		if (edits->ninsert == 0)
 			free(value);
-		engine_edits_free(edits);
 		return -1;
 	}
-	if (engine_msg_forged(msg, edits) != 0) {
-		engine_edits_free(edits);
-		return -1;
-	}
-	return 0;
+	return msg->out_of_memory ? -1 : 0;
 }
 
 /* engine_msg_results - the results (valid after engine_msg_eom) */
@@ -431,6 +453,9 @@ engine_msg_free(struct engine_msg *msg)
 		free(msg->headers[i].value);
 	}
 	free(msg->headers);
+	free(msg->forged);
+	free(msg->from[0]);
+	free(msg->from[1]);
 	auth_results_free(&msg->results);
 	free(msg);
 }

@@ -102,8 +102,10 @@ void engine_msg_body(struct engine_msg *msg, const unsigned char *data,
 
 /*
  * engine_msg_eom - end of message: finish DKIM, evaluate DMARC, format
- * the A-R header; fills edits (free with engine_edits_free). 0, or -1
- * when no memory was left to produce edits.
+ * the A-R header; fills edits (free with engine_edits_free).
+ *
+ * Returns 0, or -1 when memory ran out: edits may then still hold the
+ * removals of forged headers, which the caller must apply all the same.
  */
 int engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits);
 

@@ -747,9 +747,14 @@ test_is_ours(void **state)
 	assert_false(ar_is_ours("xmx.example.org; none", id));
 	assert_false(ar_is_ours("mx.example.or; none", id));
 	assert_false(ar_is_ours("mx.example.org1; none", id));
-	assert_false(ar_is_ours("mx.example.org/evil; none", id));
-	assert_false(ar_is_ours("mx.example.org evil; none", id));
-	assert_false(ar_is_ours("mx.example.org 1 2; none", id));
+	/* malformed, but claiming our id: removed all the same */
+	assert_true(ar_is_ours("mx.example.org/evil; none", id));
+	assert_true(ar_is_ours("mx.example.org evil; none", id));
+	assert_true(ar_is_ours("mx.example.org 1 2; none", id));
+	assert_true(ar_is_ours("mx.example.org dmarc=pass", id));
+	assert_true(ar_is_ours("mx.example.org, dmarc=pass", id));
+	assert_true(ar_is_ours("MX.EXAMPLE.ORG.; dmarc=pass", id));
+	assert_false(ar_is_ours("mx.example.org..; none", id));
 	assert_false(ar_is_ours("\"mx.example.org \"; none", id));
 	assert_false(ar_is_ours("\"mx.example.org", id));
 	assert_false(ar_is_ours("(mx.example.org; none", id));

@@ -123,5 +123,20 @@ run --client-ip 198.51.100.7 --mail-from a@example.com "$tmp/empty.eml"
 expect "empty message: dmarc for a message with no From is not pass" '^Authentication-Results:'
 refuse "empty message: nothing passes" 'dmarc=pass'
 
+# 11. a sender hiding things behind 1 MB of filler headers (past what the
+# engine keeps for scoring): forged A-R headers and a second From must
+# still be seen
+filler() { awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "X-Filler-%d: %0200d\n", i, 0 }'; }
+{ filler 6000; printf 'Authentication-Results: mx.example.org; dmarc=pass\n'; cat "$ex/sample.eml"; } > "$tmp/late.eml"
+run --client-ip 192.0.2.25 --mail-from alice@example.com "$tmp/late.eml"
+expect "forged A-R after 1 MB of filler: removed" '^# remove: Authentication-Results\[1\]$'
+{ printf 'Authentication-Results: other.example.net; spf=pass\n'; filler 6000; printf 'Authentication-Results: mx.example.org; dmarc=pass\n'; cat "$ex/sample.eml"; } > "$tmp/late2.eml"
+run --client-ip 192.0.2.25 --mail-from alice@example.com "$tmp/late2.eml"
+expect "forged A-R after filler: the right index" '^# remove: Authentication-Results\[2\]$'
+refuse "forged A-R after filler: foreign one kept" 'Authentication-Results\[1\]'
+{ sed -n '1,/^$/p' "$ex/sample.eml" | sed '$d'; filler 6000; printf 'From: "Bank" <ceo@bank.example>\n\n'; sed '1,/^$/d' "$ex/sample.eml"; } > "$tmp/hidden.eml"
+run --client-ip 192.0.2.25 --mail-from alice@example.com "$tmp/hidden.eml"
+expect "second From after filler: dmarc=permerror" 'dmarc=permerror'
+
 echo "authtag-check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

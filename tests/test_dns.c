@@ -159,6 +159,35 @@ test_timeout_is_tempfail(void **state)
 }
 
 static void
+test_deadline_bounds_a_message(void **state)
+{
+	struct fixture *f = *state;
+	struct dns_cache *c = dns_cache_new(f->res);
+	static const char *names[] = {
+	    "a.slow.example.net", "b.slow.example.net", "c.slow.example.net",
+	    "d.slow.example.net"};
+	struct timespec t0, t1;
+	double secs;
+
+	/* four lookups of 300 ms each, but a budget of 400 ms in all */
+	dns_cache_set_deadline(c, 400);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(dns_lookup(c, names[i], DNS_T_TXT)->status,
+				 DNS_TEMPFAIL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(secs >= 0.35 && secs < 0.8);
+	/* the budget does not touch answers already cached */
+	dns_cache_set_deadline(c, 0);
+	assert_int_equal(dns_lookup(c, "a.slow.example.net", DNS_T_TXT)->status,
+			 DNS_TEMPFAIL);
+	assert_int_equal(dns_lookup(c, "mail.example.com", DNS_T_A)->status,
+			 DNS_TEMPFAIL); /* a new name after the deadline */
+	dns_cache_free(c);
+}
+
+static void
 test_name_decode(void **state)
 {
 	static const unsigned char good[] = "\3mx1\7example\3com";
@@ -223,6 +252,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_statuses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_is_tempfail, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_deadline_bounds_a_message,
+					    setup, teardown),
 	    cmocka_unit_test(test_name_decode),
 	    cmocka_unit_test_setup_teardown(test_threads_share_resolver, setup,
 					    teardown),
