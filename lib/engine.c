@@ -131,6 +131,9 @@ engine_conn_new(struct engine *eng, const char *client_ip)
 	if (conn == NULL)
 		return NULL;
 	conn->eng = eng;
+	/* Sendmail writes IPv6 clients as "IPv6:addr" */
+	if (client_ip != NULL && strncasecmp(client_ip, "IPv6:", 5) == 0)
+		client_ip += 5;
 	if (client_ip != NULL && *client_ip != '\0') {
 		if ((conn->client_ip = strdup(client_ip)) == NULL) {
 			free(conn);

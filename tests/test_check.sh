@@ -94,6 +94,9 @@ refuse "authenticated: no spf/dmarc" 'spf=' 'dmarc='
 run --client-ip 127.0.0.1 --mail-from alice@example.com "$ex/sample.eml"
 refuse "trusted client: no spf/dmarc" 'spf=' 'dmarc='
 
+run --client-ip IPv6:::1 --mail-from alice@example.com "$ex/sample.eml"
+refuse "trusted IPv6:::1 client (Sendmail's form): no spf/dmarc" 'spf=' 'dmarc='
+
 # 8. From domain trying to inject a result
 sed 's/^From: .*/From: x@evil.test; dmarc=pass/' "$ex/sample.eml" > "$tmp/inject.eml"
 run --client-ip 198.51.100.7 --mail-from x@evil.test "$tmp/inject.eml"
