@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential autoconf automake pkg-config
   libmilter-dev libopendkim-dev libopendmarc-dev libunbound-dev libssl-dev
   libpcre2-dev libcmocka-dev libyaml-dev publicsuffix dns-root-data
-  valgrind"
+  valgrind spamassassin spamd spamc netcat-openbsd"
 
 if [ "${AUTHTAG_SKIP_INSTALL:-}" != yes ]; then
 	SUDO=

@@ -25,6 +25,10 @@
 #define PSL_DEFAULT "/usr/share/publicsuffix/public_suffix_list.dat"
 #endif
 
+#ifndef RULES_DIR_DEFAULT
+#define RULES_DIR_DEFAULT DATADIR "/rules"
+#endif
+
 #define CONFIG_LINE_MAX 4096
 
 typedef int (*config_parser)(struct config *cfg, const char *value,
@@ -380,6 +384,158 @@ key_syslog_facility(struct config *cfg, const char *v, const char **why)
 	return -1;
 }
 
+/* config_add_scorer - append one Scorers name */
+static int
+config_add_scorer(struct config *cfg, const char *item, const char **why)
+{
+	char **grown;
+
+	for (const char *p = item; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') {
+			*why = "expected scorer names such as rules,spamd";
+			return -1;
+		}
+	grown = realloc(cfg->scorers, (cfg->nscorers + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	cfg->scorers = grown;
+	if ((grown[cfg->nscorers] = strdup(item)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	cfg->nscorers++;
+	return 0;
+}
+
+static int
+key_scorers(struct config *cfg, const char *v, const char **why)
+{
+	for (size_t i = 0; i < cfg->nscorers; i++)
+		free(cfg->scorers[i]);
+	cfg->nscorers = 0;
+	if (config_split_list(v, config_add_scorer, cfg, why) != 0)
+		return -1;
+	if (cfg->nscorers == 0) {
+		*why = "expected scorer names such as rules,spamd";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+key_rules_dir(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->rules_dir, v, why);
+}
+
+static int
+key_required_score(struct config *cfg, const char *v, const char **why)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno != 0 || end == v || *end != '\0' || !(d >= -1000.0) ||
+	    !(d <= 1000.0)) {
+		*why = "expected a number such as 5.0";
+		return -1;
+	}
+	cfg->required_score = d;
+	return 0;
+}
+
+static int
+key_x_spam_report(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->x_spam_report, why);
+}
+
+/* config_template - a path or name template; "none" turns it off */
+static int
+config_template(char **slot, const char *v, const char **why)
+{
+	if (strcasecmp(v, "none") == 0)
+		v = "";
+	for (const char *p = v; *p; p++)
+		if (*p == '%' && p[1] != 'u' && p[1] != 'd' && p[1] != '%') {
+			*why = "expected %u, %d or %% after %";
+			return -1;
+		} else if (*p == '%')
+			p++;
+	return config_strdup_into(slot, v, why);
+}
+
+static int
+key_user_prefs(struct config *cfg, const char *v, const char **why)
+{
+	return config_template(&cfg->user_prefs, v, why);
+}
+
+static int
+key_spamd_user(struct config *cfg, const char *v, const char **why)
+{
+	return config_template(&cfg->spamd_user, v, why);
+}
+
+static int
+key_spamd_socket(struct config *cfg, const char *v, const char **why)
+{
+	static const char *usage =
+	    "expected inet:port@address, inet6:port@address or unix:/path";
+	const char *orig = v;
+	unsigned char bin[16];
+	unsigned port;
+	const char *at;
+	char num[8];
+
+	if (strncmp(v, "unix:", 5) == 0 || v[0] == '/') {
+		const char *path = v[0] == '/' ? v : v + 5;
+
+		if (path[0] != '/' || strlen(path) >= 108) {
+			*why = usage;
+			return -1;
+		}
+		return config_strdup_into(&cfg->spamd_socket, v, why);
+	}
+	if (strncmp(v, "inet:", 5) == 0)
+		v += 5;
+	else if (strncmp(v, "inet6:", 6) == 0)
+		v += 6;
+	else {
+		*why = usage;
+		return -1;
+	}
+	/* a number, not a name: the resolver is lib/dns, never the libc */
+	if ((at = strchr(v, '@')) == NULL || (size_t)(at - v) >= sizeof(num) ||
+	    (inet_pton(AF_INET, at + 1, bin) != 1 &&
+	     inet_pton(AF_INET6, at + 1, bin) != 1)) {
+		*why = usage;
+		return -1;
+	}
+	memcpy(num, v, (size_t)(at - v));
+	num[at - v] = '\0';
+	if (config_parse_uint(num, 1, 65535, &port, why) != 0) {
+		*why = usage;
+		return -1;
+	}
+	return config_strdup_into(&cfg->spamd_socket, orig, why);
+}
+
+static int
+key_spamd_max_size(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_uint(v, 1024, 64u << 20, &cfg->spamd_max_size, why);
+}
+
+static int
+key_spamd_timeout(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_uint(v, 1, 600, &cfg->spamd_timeout, why);
+}
+
 static const struct config_key config_keys[] = {
     {"AuthservID", key_authserv_id},
     {"DKIMMaxSignatures", key_dkim_max_sigs},
@@ -388,10 +544,17 @@ static const struct config_key config_keys[] = {
     {"PidFile", key_pid_file},
     {"PublicSuffixList", key_psl},
     {"RejectFailures", key_reject_failures},
+    {"RequiredScore", key_required_score},
     {"Resolver", key_resolver},
     {"ResolverConfig", key_resolver_config},
     {"ResolverTimeout", key_resolver_timeout},
+    {"RulesDir", key_rules_dir},
+    {"Scorers", key_scorers},
     {"Socket", key_socket},
+    {"SpamdMaxSize", key_spamd_max_size},
+    {"SpamdSocket", key_spamd_socket},
+    {"SpamdTimeout", key_spamd_timeout},
+    {"SpamdUser", key_spamd_user},
     {"SPFCheckHelo", key_spf_check_helo},
     {"Syslog", key_syslog},
     {"SyslogFacility", key_syslog_facility},
@@ -399,6 +562,8 @@ static const struct config_key config_keys[] = {
     {"TrustedNetworks", key_trusted},
     {"UMask", key_umask},
     {"UserID", key_user_id},
+    {"UserPrefs", key_user_prefs},
+    {"XSpamReport", key_x_spam_report},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -421,12 +586,22 @@ config_new_defaults(void)
 	cfg->resolver_timeout = 5;
 	cfg->umask = 007;
 	cfg->syslog = true;
+	cfg->required_score = 5.0;
+	cfg->spamd_max_size = 512000; /* spamc's default, 500 KiB */
+	cfg->spamd_timeout = 30;
 	if (config_strdup_into(&cfg->authserv_id, host, &why) ||
 	    config_strdup_into(&cfg->public_suffix_list, PSL_DEFAULT, &why) ||
 	    config_strdup_into(&cfg->trust_anchor_file,
 			       "/usr/share/dns/root.key", &why) ||
 	    config_strdup_into(&cfg->syslog_facility, "mail", &why) ||
-	    key_trusted(cfg, "127.0.0.0/8, ::1/128", &why)) {
+	    key_trusted(cfg, "127.0.0.0/8, ::1/128", &why) ||
+	    key_scorers(cfg, "rules", &why) ||
+	    config_strdup_into(&cfg->rules_dir, RULES_DIR_DEFAULT, &why) ||
+	    config_strdup_into(&cfg->user_prefs, "~%u/.spamassassin/user_prefs",
+			       &why) ||
+	    config_strdup_into(&cfg->spamd_socket, "inet:783@127.0.0.1",
+			       &why) ||
+	    config_strdup_into(&cfg->spamd_user, "%u", &why)) {
 		config_free(cfg);
 		return NULL;
 	}
@@ -552,6 +727,13 @@ config_free(struct config *cfg)
 	free(cfg->user_id);
 	free(cfg->pid_file);
 	free(cfg->syslog_facility);
+	for (size_t i = 0; i < cfg->nscorers; i++)
+		free(cfg->scorers[i]);
+	free(cfg->scorers);
+	free(cfg->rules_dir);
+	free(cfg->user_prefs);
+	free(cfg->spamd_socket);
+	free(cfg->spamd_user);
 	free(cfg);
 }
 

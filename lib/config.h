@@ -63,6 +63,18 @@ struct config {
 	unsigned umask;        /* UMask (octal) */
 	bool syslog;           /* Syslog */
 	char *syslog_facility; /* SyslogFacility */
+
+	/* scoring stage (lib/score.c) */
+	char **scorers; /* Scorers: backend names in order ("rules") */
+	size_t nscorers;
+	char *rules_dir;         /* RulesDir: *.cf for the rules scorer */
+	double required_score;   /* RequiredScore (5.0) */
+	bool x_spam_report;      /* XSpamReport: add X-Spam-Report */
+	char *user_prefs;        /* UserPrefs: path template, "" = off */
+	char *spamd_socket;      /* SpamdSocket: inet:port@ip, unix:/path */
+	unsigned spamd_max_size; /* SpamdMaxSize, bytes (512000) */
+	unsigned spamd_timeout;  /* SpamdTimeout, seconds (30) */
+	char *spamd_user;        /* SpamdUser: template for User:, "" = off */
 };
 
 /*

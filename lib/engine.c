@@ -22,6 +22,7 @@
 #include "dmarc.h"
 #include "dns.h"
 #include "engine.h"
+#include "score.h"
 #include "spf.h"
 
 #define ENGINE_HEADER_BYTES (1024 * 1024) /* kept per message, at most */
@@ -38,6 +39,8 @@ struct engine {
 	struct dns_resolver *dns;
 	struct dkim_verifier *dkim;
 	struct dmarc_ctx *dmarc;
+	struct score_stage *score;
+	size_t body_limit; /* body bytes the scorers want */
 };
 
 struct engine_conn {
@@ -51,6 +54,12 @@ struct engine_conn {
 struct engine_header {
 	char *name;
 	char *value;
+};
+
+/* one X-Spam-* field name and how many of it arrived */
+struct spam_name {
+	char *name;
+	unsigned count;
 };
 
 struct engine_msg {
@@ -69,9 +78,16 @@ struct engine_msg {
 	unsigned ar_count; /* A-R headers seen */
 	unsigned *forged;  /* 1-based A-R indexes that claim our id */
 	size_t nforged;
-	char *from[2];       /* the first two From values */
-	unsigned from_count; /* From fields seen */
-	bool out_of_memory;  /* bookkeeping failed: tag only */
+	char *from[2];          /* the first two From values */
+	unsigned from_count;    /* From fields seen */
+	bool out_of_memory;     /* bookkeeping failed: tag only */
+	struct spam_name *spam; /* incoming X-Spam-* fields, to remove */
+	size_t nspam;
+	unsigned char *body; /* the first body_limit bytes, for scoring */
+	size_t body_len, body_cap;
+	bool body_truncated;
+	struct score_outcome score;
+	bool scored;
 	struct auth_results results;
 	bool done;
 };
@@ -89,10 +105,12 @@ engine_new(const struct config *cfg, char *err, size_t errlen)
 	eng->cfg = cfg;
 	if ((eng->dns = dns_resolver_new(cfg, err, errlen)) == NULL ||
 	    (eng->dkim = dkim_verifier_new(cfg, err, errlen)) == NULL ||
-	    (eng->dmarc = dmarc_ctx_new(cfg, err, errlen)) == NULL) {
+	    (eng->dmarc = dmarc_ctx_new(cfg, err, errlen)) == NULL ||
+	    (eng->score = score_stage_new(cfg, err, errlen)) == NULL) {
 		engine_free(eng);
 		return NULL;
 	}
+	eng->body_limit = score_stage_body_limit(eng->score);
 	return eng;
 }
 
@@ -102,6 +120,7 @@ engine_free(struct engine *eng)
 {
 	if (eng == NULL)
 		return;
+	score_stage_free(eng->score);
 	dmarc_ctx_free(eng->dmarc);
 	dkim_verifier_free(eng->dkim);
 	dns_resolver_free(eng->dns);
@@ -265,6 +284,28 @@ engine_msg_rcpt(struct engine_msg *msg, const char *addr)
 	msg->rcpts[msg->nrcpts++] = copy;
 }
 
+/* engine_msg_note_spam - count one incoming X-Spam-* field by name */
+static void
+engine_msg_note_spam(struct engine_msg *msg, const char *name)
+{
+	struct spam_name *grown;
+
+	for (size_t i = 0; i < msg->nspam; i++)
+		if (strcasecmp(msg->spam[i].name, name) == 0) {
+			msg->spam[i].count++;
+			return;
+		}
+	grown = realloc(msg->spam, (msg->nspam + 1) * sizeof(*grown));
+	if (grown == NULL || (grown[msg->nspam].name = strdup(name)) == NULL) {
+		if (grown != NULL)
+			msg->spam = grown;
+		msg->out_of_memory = true;
+		return;
+	}
+	msg->spam = grown;
+	msg->spam[msg->nspam++].count = 1;
+}
+
 /* engine_msg_note - the bookkeeping done on every header, kept or not */
 static void
 engine_msg_note(struct engine_msg *msg, const char *name, const char *value)
@@ -288,6 +329,8 @@ engine_msg_note(struct engine_msg *msg, const char *name, const char *value)
 		    (msg->from[msg->from_count] = strdup(value)) == NULL)
 			msg->out_of_memory = true;
 		msg->from_count++;
+	} else if (score_header_is_spam(name)) {
+		engine_msg_note_spam(msg, name);
 	}
 }
 
@@ -341,8 +384,35 @@ engine_msg_eoh(struct engine_msg *msg)
 void
 engine_msg_body(struct engine_msg *msg, const unsigned char *data, size_t len)
 {
-	if (msg != NULL && data != NULL && len > 0)
-		dkim_msg_body(msg->dkim, data, len);
+	size_t room, take;
+
+	if (msg == NULL || data == NULL || len == 0)
+		return;
+	dkim_msg_body(msg->dkim, data, len);
+	/* the scorers see the first body_limit bytes, never the whole body */
+	room = msg->conn->eng->body_limit - msg->body_len;
+	take = len < room ? len : room;
+	if (take < len)
+		msg->body_truncated = true;
+	if (take == 0)
+		return;
+	if (msg->body_len + take > msg->body_cap) {
+		size_t cap = msg->body_cap ? msg->body_cap * 2 : 16384;
+		unsigned char *grown;
+
+		while (cap < msg->body_len + take)
+			cap *= 2;
+		if (cap > msg->conn->eng->body_limit)
+			cap = msg->conn->eng->body_limit;
+		if ((grown = realloc(msg->body, cap)) == NULL) {
+			msg->body_truncated = true;
+			return;
+		}
+		msg->body = grown;
+		msg->body_cap = cap;
+	}
+	memcpy(msg->body + msg->body_len, data, take);
+	msg->body_len += take;
 }
 
 /* engine_msg_dmarc - evaluate DMARC over the From fields */
@@ -391,7 +461,85 @@ engine_msg_forged(struct engine_msg *msg, struct engine_edits *edits)
 				     "Authentication-Results", NULL,
 				     msg->forged[i - 1]) != 0)
 			return -1;
+	/* incoming X-Spam-* fields: a sender must not pre-mark as clean */
+	for (size_t i = 0; i < msg->nspam; i++)
+		for (unsigned n = msg->spam[i].count; n > 0; n--)
+			if (engine_edits_add(&edits->remove, &edits->nremove,
+					     msg->spam[i].name, NULL, n) != 0)
+				return -1;
 	return 0;
+}
+
+/*
+ * engine_msg_score - run the scoring stage on the message as it will be
+ * delivered (our A-R first, no forged A-R, no incoming X-Spam-*) and add
+ * its X-Spam-* fields after our A-R header
+ */
+static int
+engine_msg_score(struct engine_msg *msg, const char *ar_value,
+		 struct engine_edits *edits)
+{
+	const struct engine *eng = msg->conn->eng;
+	const char **names, **values;
+	struct score_header hdrs[SCORE_HEADERS_MAX];
+	struct score_message sm;
+	char *ours;
+	size_t n = 0;
+	int nh, rc = 0;
+
+	names = calloc(msg->nheaders + 1, sizeof(*names));
+	values = calloc(msg->nheaders + 1, sizeof(*values));
+	if (names == NULL || values == NULL ||
+	    asprintf(&ours, " %s", ar_value) < 0) {
+		free(names);
+		free(values);
+		return -1;
+	}
+	names[n] = "Authentication-Results";
+	values[n++] = ours;
+	for (size_t i = 0; i < msg->nheaders; i++) {
+		const struct engine_header *h = &msg->headers[i];
+
+		if (score_header_is_spam(h->name) ||
+		    (strcasecmp(h->name, "Authentication-Results") == 0 &&
+		     ar_is_ours(h->value, eng->cfg->authserv_id)))
+			continue;
+		names[n] = h->name;
+		values[n++] = h->value;
+	}
+	sm = (struct score_message){
+	    .header_names = names,
+	    .header_values = values,
+	    .nheaders = n,
+	    .body = msg->body,
+	    .body_len = msg->body_len,
+	    .body_truncated = msg->body_truncated,
+	    .results = &msg->results,
+	    .mail_from = msg->mail_from,
+	    .rcpts = (const char *const *)msg->rcpts,
+	    .nrcpts = msg->nrcpts,
+	    .client_ip = msg->conn->client_ip,
+	    .helo = msg->conn->helo,
+	};
+	msg->scored = score_stage_run(eng->score, &sm, &msg->score) == 0;
+	free(names);
+	free(values);
+	free(ours);
+	if (!msg->scored)
+		return 0; /* no scorer answered: no X-Spam-* fields */
+	if ((nh = score_headers(eng->score, &msg->score, hdrs)) < 0)
+		return -1;
+	for (int i = 0; i < nh; i++) {
+		if (rc == 0 &&
+		    engine_edits_add(&edits->insert, &edits->ninsert,
+				     hdrs[i].name, hdrs[i].value, 1) == 0) {
+			hdrs[i].value = NULL; /* now owned by edits */
+			continue;
+		}
+		rc = -1;
+	}
+	score_headers_free(hdrs, (size_t)nh);
+	return rc;
 }
 
 /* engine_msg_eom - finish the checks and produce the edits */
@@ -429,7 +577,19 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 			free(value);
 		return -1;
 	}
+	/* mail from trusted networks and authenticated users is not
+	 * scored: it is our users' own */
+	if (!engine_conn_is_trusted(conn) &&
+	    engine_msg_score(msg, value, edits) != 0)
+		return -1;
 	return msg->out_of_memory ? -1 : 0;
+}
+
+/* engine_msg_score_outcome - the scoring outcome, or NULL if not scored */
+const struct score_outcome *
+engine_msg_score_outcome(const struct engine_msg *msg)
+{
+	return msg->scored ? &msg->score : NULL;
 }
 
 /* engine_msg_results - the results (valid after engine_msg_eom) */
@@ -457,6 +617,11 @@ engine_msg_free(struct engine_msg *msg)
 	}
 	free(msg->headers);
 	free(msg->forged);
+	for (size_t i = 0; i < msg->nspam; i++)
+		free(msg->spam[i].name);
+	free(msg->spam);
+	free(msg->body);
+	score_outcome_free(&msg->score);
 	free(msg->from[0]);
 	free(msg->from[1]);
 	auth_results_free(&msg->results);

@@ -112,6 +112,16 @@ int engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits);
 /* engine_msg_results - the results (valid after engine_msg_eom) */
 const struct auth_results *engine_msg_results(const struct engine_msg *msg);
 
+struct score_outcome;
+
+/*
+ * engine_msg_score_outcome - the scoring stage's outcome (score, rules,
+ * problems for the log), valid after engine_msg_eom; NULL when the
+ * message was not scored (trusted source, or no scorer answered)
+ */
+const struct score_outcome *
+engine_msg_score_outcome(const struct engine_msg *msg);
+
 /* engine_msg_free - free one message's state */
 void engine_msg_free(struct engine_msg *msg);
 

@@ -66,6 +66,7 @@ sed 's/Hello Bob/Hello Eve/' "$ex/sample.eml" > "$tmp/forged.eml"
 run --client-ip 198.51.100.7 --helo evil.example.net --mail-from alice@example.com "$tmp/forged.eml"
 expect "forgery: spf=fail, dkim=fail, dmarc=fail under p=reject" 'spf=fail .*smtp\.mailfrom=alice@example\.com' 'dkim=fail' 'dmarc=fail \(p=reject'
 refuse "forgery: nothing passes" '(spf|dkim|dmarc)=pass'
+expect "forgery: scored as spam" '^X-Spam-Flag: YES$' '^X-Spam-Status: Yes, score=[0-9.]+ required=5\.0 tests=.*AUTHTAG_'
 
 # 4. forged A-R headers claiming our authserv-id are removed, others kept
 {
@@ -81,6 +82,14 @@ expect "forged A-R: ours removed, highest index first" '^# remove: Authenticatio
 refuse "forged A-R: foreign ones kept" 'Authentication-Results\[1\]' 'Authentication-Results\[4\]'
 [ "$(grep -n 'remove:' "$tmp/out" | head -1 | grep -c '\[3\]')" = 1 ] && ok "forged A-R: order 3 then 2" || not_ok "forged A-R: order 3 then 2"
 
+# 4b. a sender cannot pre-mark a message as clean
+{ printf 'X-Spam-Flag: NO\nX-Spam-Status: No, score=-100.0\nX-Spam-Flag: NO\n'; cat "$tmp/forged.eml"; } > "$tmp/premarked.eml"
+run --client-ip 198.51.100.7 --mail-from alice@example.com "$tmp/premarked.eml"
+expect "incoming X-Spam-* removed, highest index first" '^# remove: X-Spam-Flag\[2\]$' '^# remove: X-Spam-Flag\[1\]$' '^# remove: X-Spam-Status\[1\]$' '^X-Spam-Flag: YES$'
+run --client-ip 192.0.2.25 --mail-from alice@example.com "$ex/sample.eml"
+expect "authenticated message: not spam" '^X-Spam-Status: No, score=' '^X-Spam-Score: '
+refuse "authenticated message: no spam flag" '^X-Spam-Flag'
+
 # 5. null sender: the HELO identity, postmaster@helo
 run --client-ip 192.0.2.25 --helo mail.example.com --mail-from '<>' "$ex/sample.eml"
 expect "null sender: postmaster@HELO" 'smtp\.mailfrom=postmaster@mail\.example\.com'
@@ -93,6 +102,7 @@ refuse "authenticated: no spf/dmarc" 'spf=' 'dmarc='
 # 7. trusted network (default 127.0.0.0/8): no SPF/DMARC
 run --client-ip 127.0.0.1 --mail-from alice@example.com "$ex/sample.eml"
 refuse "trusted client: no spf/dmarc" 'spf=' 'dmarc='
+refuse "trusted client: not scored" '^X-Spam-'
 
 run --client-ip IPv6:::1 --mail-from alice@example.com "$ex/sample.eml"
 refuse "trusted IPv6:::1 client (Sendmail's form): no spf/dmarc" 'spf=' 'dmarc='

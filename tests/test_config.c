@@ -54,6 +54,17 @@ test_defaults(void **state)
 	assert_false(cfg->spf_check_helo);
 	assert_string_equal(cfg->public_suffix_list,
 			    "/usr/share/publicsuffix/public_suffix_list.dat");
+	/* the scoring stage: rules alone, SpamAssassin's threshold */
+	assert_int_equal(cfg->nscorers, 1);
+	assert_string_equal(cfg->scorers[0], "rules");
+	assert_true(cfg->required_score == 5.0);
+	assert_false(cfg->x_spam_report);
+	assert_string_equal(cfg->user_prefs, "~%u/.spamassassin/user_prefs");
+	assert_string_equal(cfg->spamd_socket, "inet:783@127.0.0.1");
+	assert_int_equal(cfg->spamd_max_size, 512000);
+	assert_int_equal(cfg->spamd_timeout, 30);
+	assert_string_equal(cfg->spamd_user, "%u");
+	assert_non_null(strstr(cfg->rules_dir, "/rules"));
 	assert_true(config_is_trusted(cfg, "127.0.0.1"));
 	assert_true(config_is_trusted(cfg, "127.1.2.3"));
 	assert_true(config_is_trusted(cfg, "::1"));
@@ -111,6 +122,49 @@ test_full_file(void **state)
 }
 
 static void
+test_scoring_keys(void **state)
+{
+	struct config *cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load_text("Scorers rules, spamd\n"
+				   "RulesDir /etc/authtag/rules\n"
+				   "RequiredScore 6.5\n"
+				   "XSpamReport yes\n"
+				   "UserPrefs /var/sa/%d/%u/user_prefs\n"
+				   "SpamdSocket unix:/run/spamd.sock\n"
+				   "SpamdMaxSize 1048576\n"
+				   "SpamdTimeout 10\n"
+				   "SpamdUser %u@%d\n",
+				   &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg->nscorers, 2);
+	assert_string_equal(cfg->scorers[0], "rules");
+	assert_string_equal(cfg->scorers[1], "spamd");
+	assert_string_equal(cfg->rules_dir, "/etc/authtag/rules");
+	assert_true(cfg->required_score == 6.5);
+	assert_true(cfg->x_spam_report);
+	assert_string_equal(cfg->user_prefs, "/var/sa/%d/%u/user_prefs");
+	assert_string_equal(cfg->spamd_socket, "unix:/run/spamd.sock");
+	assert_int_equal(cfg->spamd_max_size, 1048576);
+	assert_int_equal(cfg->spamd_timeout, 10);
+	assert_string_equal(cfg->spamd_user, "%u@%d");
+	config_free(cfg);
+	/* "none" turns the templates off; inet6 sockets are numbers too */
+	assert_int_equal(load_text("UserPrefs none\nSpamdUser NONE\n"
+				   "SpamdSocket inet6:783@::1\n"
+				   "RequiredScore -2\n",
+				   &cfg, err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg->user_prefs, "");
+	assert_string_equal(cfg->spamd_user, "");
+	assert_string_equal(cfg->spamd_socket, "inet6:783@::1");
+	assert_true(cfg->required_score == -2);
+	config_free(cfg);
+}
+
+static void
 test_errors_name_line_and_key(void **state)
 {
 	static const struct {
@@ -142,6 +196,29 @@ test_errors_name_line_and_key(void **state)
 	     ":1: Socket: expected unix:/path, local:/path, inet:port@host or "
 	     "inet6:port@host"},
 	    {"UMask 999\n", ":1: UMask: expected an octal mask such as 007"},
+	    {"Scorers rules;spamd\n",
+	     ":1: Scorers: expected scorer names such as rules,spamd"},
+	    {"RequiredScore five\n",
+	     ":1: RequiredScore: expected a number such as 5.0"},
+	    {"RequiredScore 1e9\n",
+	     ":1: RequiredScore: expected a number such as 5.0"},
+	    {"XSpamReport perhaps\n", ":1: XSpamReport: expected yes or no"},
+	    {"UserPrefs /home/%x/prefs\n",
+	     ":1: UserPrefs: expected %u, %d or %% after %"},
+	    {"SpamdUser %\n", ":1: SpamdUser: expected %u, %d or %% after %"},
+	    {"SpamdSocket inet:783@spamd.example.org\n",
+	     ":1: SpamdSocket: expected inet:port@address, inet6:port@address "
+	     "or unix:/path"},
+	    {"SpamdSocket inet:0@127.0.0.1\n",
+	     ":1: SpamdSocket: expected inet:port@address, inet6:port@address "
+	     "or unix:/path"},
+	    {"SpamdSocket tcp:783\n",
+	     ":1: SpamdSocket: expected inet:port@address, inet6:port@address "
+	     "or unix:/path"},
+	    {"SpamdMaxSize 10\n",
+	     ":1: SpamdMaxSize: expected a whole number in range"},
+	    {"SpamdTimeout 0\n",
+	     ":1: SpamdTimeout: expected a whole number in range"},
 	};
 	char err[512];
 
@@ -196,6 +273,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_scoring_keys),
 	    cmocka_unit_test(test_errors_name_line_and_key),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_parse_net),
