@@ -8,6 +8,7 @@
 # which tool is missing (contrib/quickstart.sh installs them all).
 
 E2E_DIR=${top_srcdir:-.}/tests/e2e
+E2E_RULES=$(cd "${top_srcdir:-.}" && pwd)/rules # the shipped scoring rules
 E2E_BUILD=${top_builddir:-.}
 AUTHTAG=${AUTHTAG:-$E2E_BUILD/authtag}
 PY=/usr/bin/python3 # Debian's, whatever python3 is first on PATH
@@ -17,7 +18,7 @@ export PATH
 E2E_PIDS=""
 E2E_FAILED=0
 E2E_CHECKS=0
-E2E_T=""
+E2E_T=${E2E_INNER:+${E2E_T:-}} # set by the outer shell of a namespaced test
 E2E_PF=""
 
 # e2e_skip - this test cannot run here: say why, exit 77
@@ -104,7 +105,9 @@ e2e_cleanup() {
 				tail -n 40 "$_f"
 			done
 		fi
-		if [ -n "${E2E_KEEP:-}" ]; then
+		if [ -n "${E2E_INNER:-}" ]; then
+			: # the outer shell owns the directory
+		elif [ -n "${E2E_KEEP:-}" ]; then
 			echo "kept $E2E_T"
 		else
 			rm -rf "$E2E_T"
@@ -152,12 +155,11 @@ port_listening() {
 dns_setup() {
 	_d=$1
 	mkdir -p "$_d"
-	for sel in sel1; do
-		openssl genrsa -traditional -out "$_d/$sel.key" 2048 2>/dev/null ||
-			openssl genrsa -out "$_d/$sel.key" 2048 2>/dev/null
-		openssl rsa -in "$_d/$sel.key" -pubout -outform DER 2>/dev/null |
-			base64 -w0 >"$_d/$sel.pub"
-	done
+	# the DKIM key of selector sel1, made for this run
+	openssl genrsa -traditional -out "$_d/sel1.key" 2048 2>/dev/null ||
+		openssl genrsa -out "$_d/sel1.key" 2048 2>/dev/null
+	openssl rsa -in "$_d/sel1.key" -pubout -outform DER 2>/dev/null |
+		base64 -w0 >"$_d/sel1.pub"
 	_p=$(cat "$_d/sel1.pub")
 	# TXT strings are at most 255 bytes: split the key
 	_k1=$(echo "$_p" | cut -c1-200)
@@ -213,6 +215,7 @@ authtag_conf() {
 		echo "Resolver 127.0.0.1@$3"
 		echo "ResolverTimeout 3"
 		echo "TrustedNetworks 127.0.0.1/32"
+		echo "RulesDir $E2E_RULES"
 		echo "Syslog no"
 		shift 3
 		for _l in "$@"; do echo "$_l"; done
@@ -226,16 +229,20 @@ authtag_start() {
 	${AUTHTAG_WRAPPER:-} "$AUTHTAG" -f -c "$1" -p "$2" >>"$3" 2>&1 &
 	AT_PID=$!
 	e2e_track $AT_PID
-	wait_until 30 authtag_listening "$3" "${_before:-0}" || {
+	wait_until 60 authtag_up_or_dead "$3" "${_before:-0}" "$AT_PID"
+	if ! kill -0 "$AT_PID" 2>/dev/null ||
+		[ "$(grep -c 'listening on' "$3")" -le "${_before:-0}" ]; then
 		echo "authtag did not start"
 		tail -n 20 "$3"
 		return 1
-	}
+	fi
 }
 
-# authtag_listening LOG N - more than N "listening on" lines in LOG
-authtag_listening() {
-	[ "$(grep -c 'listening on' "$1" 2>/dev/null)" -gt "$2" ]
+# authtag_up_or_dead LOG N PID - PID logged a new "listening on" line
+# (more than N in LOG), or PID is gone
+authtag_up_or_dead() {
+	! kill -0 "$3" 2>/dev/null ||
+		[ "$(grep -c 'listening on' "$1" 2>/dev/null)" -gt "$2" ]
 }
 
 # authtag_stop - SIGTERM and wait; AT_RC gets its exit status
@@ -255,7 +262,7 @@ authtag_stop() {
 
 # mail_file DIR MSGID - the delivered file carrying this Message-ID
 mail_file() {
-	grep -l -i -F -x "Message-ID: <$2>" "$1"/* 2>/dev/null | head -n 1
+	grep -l -i -E "^Message-ID: <$2>.?\$" "$1"/* 2>/dev/null | head -n 1
 }
 
 # mail_present DIR MSGID - the message has been delivered
@@ -358,7 +365,10 @@ pf_stop() {
 	E2E_PF=""
 }
 
-# pf_queue_empty - nothing left in the instance's queue
+# pf_queue_empty - nothing waiting for delivery (held mail does not
+# count: it waits for an administrator, not for Postfix)
 pf_queue_empty() {
-	postqueue -c "$E2E_PF/etc" -p 2>/dev/null | grep -q 'Mail queue is empty'
+	[ -z "$(find "$E2E_PF/spool/maildrop" "$E2E_PF/spool/incoming" \
+		"$E2E_PF/spool/active" "$E2E_PF/spool/deferred" -type f \
+		2>/dev/null | head -n 1)" ]
 }

@@ -2,6 +2,7 @@
 """mailhdr.py - header fields of a delivered message, for the e2e tests
 
 usage: mailhdr.py FILE NAME   every NAME field's value, unfolded, one a line
+       mailhdr.py FILE --all  every field as "Name: value", unfolded
        mailhdr.py FILE        every field's name, in order, one a line
 
 Reads the header section only (up to the first empty line), as bytes, so
@@ -32,6 +33,9 @@ def main():
     if len(sys.argv) == 2:
         for name, _ in fields(sys.argv[1]):
             print(name)
+    elif len(sys.argv) == 3 and sys.argv[2] == "--all":
+        for name, value in fields(sys.argv[1]):
+            print("%s: %s" % (name, value))
     elif len(sys.argv) == 3:
         for name, value in fields(sys.argv[1]):
             if name.lower() == sys.argv[2].lower():

@@ -1,0 +1,495 @@
+/*
+ * authtag.c - the authtag milter daemon: main(), start-up, signals
+ *
+ * Owns the order of start-up (configuration, socket, detaching, PID
+ * file, giving up root, engine, threads), the reload of the
+ * configuration and the stop.
+ *
+ * Signals (see signals.c for why main, not libmilter, gets them):
+ * SIGHUP and SIGUSR1 reload, in a thread of their own so that main is
+ * free again at once; SIGTERM and SIGINT stop gracefully: no new
+ * connections, open messages get up to AUTHTAG_DRAIN_SECONDS to finish,
+ * exit 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+#include <openssl/crypto.h>
+#include <opendkim/dkim.h>
+#include <unbound.h>
+
+#include "build.h"
+#include "config.h"
+#include "engine.h"
+#include "milter.h"
+
+#define AUTHTAG_DRAIN_SECONDS 30  /* open messages may finish this long */
+#define AUTHTAG_BACKLOG       128 /* pending MTA connections */
+
+struct authtag_opts {
+	const char *config_path; /* -c; NULL: the default, if it exists */
+	const char *socket;      /* -p */
+	bool foreground;         /* -f */
+	bool check_only;         /* -n */
+};
+
+struct authtag {
+	struct authtag_opts opts;
+	struct milter_shared shared;
+	char *socket; /* the socket in use (-p or Socket) */
+	char *pid_file;
+	char *user_id;
+	struct msig sig;
+	pthread_t milter_thread;
+	int milter_rc;
+	atomic_bool milter_done; /* smfi_main has returned */
+	pthread_t reload_thread;
+	pthread_mutex_t lock; /* guards the two flags below */
+	pthread_cond_t wake;
+	bool reload_pending;
+	bool stopping;
+};
+
+/* authtag_usage - the synopsis */
+static void
+authtag_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: authtag [-f] [-n] [-V] [-c CONFIG] [-p SOCKET]\n"
+		"  -c CONFIG  configuration file (default %s)\n"
+		"  -p SOCKET  listen here: unix:/path, inet:port@host, "
+		"inet6:port@host\n"
+		"  -f         stay in the foreground, log to stderr too\n"
+		"  -n         check the configuration and exit (0 good, 2 "
+		"bad)\n"
+		"  -V         print the versions of authtag and its "
+		"libraries\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+/* authtag_versions - authtag and every library it links, at run time */
+static void
+authtag_versions(void)
+{
+	unsigned maj = 0, min = 0, pl = 0;
+	uint32_t dk = dkim_libversion();
+
+	printf("authtag %s\n", PACKAGE_VERSION);
+	(void)smfi_version(&maj, &min, &pl);
+	printf("libmilter %u.%u.%u\n", maj, min, pl);
+	printf("libopendkim %u.%u.%u\n", dk >> 24, (dk >> 16) & 0xff,
+	       (dk >> 8) & 0xff);
+	printf("libunbound %s\n", ub_version());
+	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+	/* libopendmarc has no version call, and its header says 0.0.0 */
+	printf("libopendmarc (the library reports no version)\n");
+}
+
+/* authtag_parse - fill opts from argv; 0 run, 1 done (exit 0), -1 usage */
+static int
+authtag_parse(int argc, char **argv, struct authtag_opts *opts)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "c:p:fnVh")) != -1) {
+		switch (c) {
+		case 'c':
+			opts->config_path = optarg;
+			break;
+		case 'p':
+			opts->socket = optarg;
+			break;
+		case 'f':
+			opts->foreground = true;
+			break;
+		case 'n':
+			opts->check_only = true;
+			break;
+		case 'V':
+			authtag_versions();
+			return 1;
+		case 'h':
+			authtag_usage(stdout);
+			return 1;
+		default:
+			authtag_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		authtag_usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* authtag_load - read the configuration (or the defaults); NULL + err */
+static struct config *
+authtag_load(const char *path, char *err, size_t errlen)
+{
+	struct config *cfg = NULL;
+
+	if (path == NULL) {
+		if (access(CONFIG_DEFAULT_PATH, F_OK) != 0) {
+			if ((cfg = config_new_defaults()) == NULL)
+				snprintf(err, errlen, "out of memory");
+			return cfg;
+		}
+		path = CONFIG_DEFAULT_PATH;
+	}
+	if (config_load(path, &cfg, err, errlen) != 0)
+		return NULL;
+	return cfg;
+}
+
+/* authtag_check - -n: load and build everything, then say so */
+static int
+authtag_check(const struct authtag_opts *opts)
+{
+	char err[1024];
+	struct config *cfg = authtag_load(opts->config_path, err, sizeof(err));
+	struct engine *eng;
+
+	if (cfg == NULL) {
+		fprintf(stderr, "authtag: %s\n", err);
+		return 2;
+	}
+	if (opts->socket == NULL && cfg->socket == NULL) {
+		fprintf(stderr, "authtag: no Socket in the configuration and "
+				"no -p\n");
+		config_free(cfg);
+		return 2;
+	}
+	if ((eng = engine_new(cfg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "authtag: %s\n", err);
+		config_free(cfg);
+		return 2;
+	}
+	engine_free(eng);
+	printf("authtag: configuration %s OK\n",
+	       cfg->path != NULL ? cfg->path : "(defaults)");
+	config_free(cfg);
+	return 0;
+}
+
+/* authtag_differs - two optional strings differ */
+static bool
+authtag_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* authtag_reload - build a new engine from the file; keep the old one
+ * if anything fails */
+static void
+authtag_reload(struct authtag *at)
+{
+	char err[1024], id[256];
+	struct config *cfg;
+	struct engine *eng;
+	unsigned gen;
+
+	if ((cfg = authtag_load(at->opts.config_path, err, sizeof(err))) ==
+	    NULL) {
+		mlog(LOG_ERR, "reload failed, configuration unchanged: %s",
+		     err);
+		return;
+	}
+	if ((eng = engine_new(cfg, err, sizeof(err))) == NULL) {
+		mlog(LOG_ERR, "reload failed, configuration unchanged: %s",
+		     err);
+		config_free(cfg);
+		return;
+	}
+	if ((at->opts.socket == NULL &&
+	     authtag_differs(cfg->socket, at->socket)) ||
+	    authtag_differs(cfg->pid_file, at->pid_file) ||
+	    authtag_differs(cfg->user_id, at->user_id))
+		mlog(LOG_NOTICE, "reload: Socket, PidFile and UserID "
+				 "changes take effect at the next start");
+	mlog_syslog(cfg->syslog, cfg->syslog_facility);
+	gen = milter_shared_replace(&at->shared, cfg, eng);
+	if (gen == 0) {
+		mlog(LOG_ERR, "reload failed, configuration unchanged: out of "
+			      "memory");
+		return;
+	}
+	milter_shared_describe(&at->shared, &gen, id, sizeof(id));
+	mlog(LOG_INFO,
+	     "reloaded configuration (generation %u, AuthservID %s); open "
+	     "connections finish on the previous one",
+	     gen, id);
+}
+
+/* authtag_reload_thread - run reloads that main() asks for, one at a
+ * time (engine_new must not run in two threads at once) */
+static void *
+authtag_reload_thread(void *arg)
+{
+	struct authtag *at = arg;
+
+	pthread_mutex_lock(&at->lock);
+	for (;;) {
+		while (!at->reload_pending && !at->stopping)
+			pthread_cond_wait(&at->wake, &at->lock);
+		if (at->stopping)
+			break;
+		at->reload_pending = false;
+		pthread_mutex_unlock(&at->lock);
+		authtag_reload(at);
+		pthread_mutex_lock(&at->lock);
+	}
+	pthread_mutex_unlock(&at->lock);
+	return NULL;
+}
+
+/* authtag_milter_thread - libmilter's accept loop; tells main when done */
+static void *
+authtag_milter_thread(void *arg)
+{
+	struct authtag *at = arg;
+
+	at->milter_rc = smfi_main();
+	atomic_store(&at->milter_done, true);
+	msig_post(&at->sig, MSIG_ENDED);
+	return NULL;
+}
+
+/* authtag_poke_thread - wake libmilter's accept loop until it ends */
+static void *
+authtag_poke_thread(void *arg)
+{
+	struct authtag *at = arg;
+
+	for (int i = 0; i < 100 && !atomic_load(&at->milter_done); i++) {
+		daemon_socket_poke(at->socket);
+		usleep(50000);
+	}
+	return NULL;
+}
+
+/* authtag_wait_signals - main's loop; returns true if asked to stop,
+ * false when smfi_main ended by itself */
+static bool
+authtag_wait_signals(struct authtag *at)
+{
+	for (;;) {
+		char what = msig_next(&at->sig);
+
+		switch (what) {
+		case MSIG_RELOAD:
+			pthread_mutex_lock(&at->lock);
+			at->reload_pending = true;
+			pthread_cond_signal(&at->wake);
+			pthread_mutex_unlock(&at->lock);
+			break;
+		case MSIG_TERM:
+		case MSIG_INT:
+			mlog(LOG_INFO,
+			     "%s: stopping; open messages may take up to %d "
+			     "s",
+			     what == MSIG_TERM ? "SIGTERM" : "SIGINT",
+			     AUTHTAG_DRAIN_SECONDS);
+			return true;
+		case MSIG_ENDED:
+			return false;
+		}
+	}
+}
+
+/* authtag_start - socket, detach, PID file, privileges, engine: the
+ * steps before any thread exists; 0, or an exit status */
+static int
+authtag_start(struct authtag *at, struct config *cfg,
+	      struct daemon_ready *ready)
+{
+	char err[1024];
+	struct engine *eng;
+
+	umask((mode_t)cfg->umask);
+	if (daemon_socket_prepare(at->socket, err, sizeof(err)) != 0) {
+		mlog(LOG_ERR, "%s", err);
+		return 1;
+	}
+	if (smfi_setconn(at->socket) != MI_SUCCESS ||
+	    milter_callbacks_register(&at->shared) != 0 ||
+	    smfi_setbacklog(AUTHTAG_BACKLOG) != MI_SUCCESS ||
+	    smfi_opensocket(true) != MI_SUCCESS) {
+		mlog(LOG_ERR, "cannot listen on %s", at->socket);
+		return 1;
+	}
+	if (!at->opts.foreground) {
+		if (daemon_detach(ready, err, sizeof(err)) != 0) {
+			mlog(LOG_ERR, "%s", err);
+			return 1;
+		}
+		/* from here the parent prints what goes wrong, once */
+		mlog_init("authtag", false);
+	}
+	if (daemon_pidfile_write(at->pid_file, err, sizeof(err)) != 0 ||
+	    daemon_drop_privileges(at->user_id, at->socket, err, sizeof(err)) !=
+		0) {
+		mlog(LOG_ERR, "%s", err);
+		daemon_ready_fail(ready, 1, err);
+		return 1;
+	}
+	/* after the socket and the user change: reloads read the same
+	 * files as this same user, so what starts also reloads */
+	if ((eng = engine_new(cfg, err, sizeof(err))) == NULL) {
+		mlog(LOG_ERR, "%s", err);
+		daemon_ready_fail(ready, 2, err);
+		return 2;
+	}
+	if (milter_shared_init(&at->shared, cfg, eng) != 0) {
+		engine_free(eng);
+		mlog(LOG_ERR, "out of memory");
+		daemon_ready_fail(ready, 1, "out of memory");
+		return 1;
+	}
+	return 0;
+}
+
+/* authtag_stop_reloads - end the reload thread (after any reload in
+ * progress) */
+static void
+authtag_stop_reloads(struct authtag *at)
+{
+	pthread_mutex_lock(&at->lock);
+	at->stopping = true;
+	pthread_cond_signal(&at->wake);
+	pthread_mutex_unlock(&at->lock);
+	pthread_join(at->reload_thread, NULL);
+}
+
+/* authtag_run - threads, signals, and the orderly stop; exit status */
+static int
+authtag_run(struct authtag *at)
+{
+	unsigned left;
+	bool asked;
+
+	if (pthread_create(&at->reload_thread, NULL, authtag_reload_thread,
+			   at) != 0) {
+		mlog(LOG_ERR, "cannot start the reload thread");
+		return 1;
+	}
+	if (pthread_create(&at->milter_thread, NULL, authtag_milter_thread,
+			   at) != 0) {
+		mlog(LOG_ERR, "cannot start the milter thread");
+		authtag_stop_reloads(at);
+		return 1;
+	}
+	if (msig_start(&at->sig) != 0)
+		mlog(LOG_WARNING, "cannot set up signal handling: SIGHUP "
+				  "and SIGTERM are libmilter's (both stop)");
+	asked = authtag_wait_signals(at);
+	if (asked) {
+		pthread_t poker;
+		bool poking =
+		    pthread_create(&poker, NULL, authtag_poke_thread, at) == 0;
+
+		(void)smfi_stop(); /* closes the listening socket */
+		pthread_join(at->milter_thread, NULL);
+		if (poking)
+			pthread_join(poker, NULL);
+	} else {
+		pthread_join(at->milter_thread, NULL);
+	}
+	if (!asked && at->milter_rc != MI_SUCCESS)
+		mlog(LOG_ERR, "libmilter stopped with an error");
+	left = milter_shared_drain(&at->shared, AUTHTAG_DRAIN_SECONDS);
+	if (left > 0)
+		mlog(LOG_WARNING,
+		     "%u message(s) still open after %d s: the MTA applies "
+		     "its milter default action to them",
+		     left, AUTHTAG_DRAIN_SECONDS);
+	authtag_stop_reloads(at);
+	return asked || at->milter_rc == MI_SUCCESS ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct authtag at = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			     .wake = PTHREAD_COND_INITIALIZER,
+			     .sig = {.rfd = -1, .wfd = -1}};
+	struct daemon_ready ready = {.fd = -1};
+	struct config *cfg;
+	char err[1024], id[256];
+	unsigned gen;
+	int rc;
+
+	switch (authtag_parse(argc, argv, &at.opts)) {
+	case 1:
+		return 0;
+	case -1:
+		return 2;
+	}
+	if (at.opts.check_only)
+		return authtag_check(&at.opts);
+	mlog_init("authtag", true);
+	if ((cfg = authtag_load(at.opts.config_path, err, sizeof(err))) ==
+	    NULL) {
+		mlog(LOG_ERR, "%s", err);
+		return 2;
+	}
+	at.socket = strdup(at.opts.socket ? at.opts.socket
+			   : cfg->socket  ? cfg->socket
+					  : "");
+	at.pid_file = cfg->pid_file ? strdup(cfg->pid_file) : NULL;
+	at.user_id = cfg->user_id ? strdup(cfg->user_id) : NULL;
+	if (at.socket == NULL || at.socket[0] == '\0') {
+		mlog(LOG_ERR, "no Socket in the configuration and no -p");
+		config_free(cfg);
+		free(at.socket);
+		free(at.pid_file);
+		free(at.user_id);
+		return 2;
+	}
+	mlog_syslog(cfg->syslog, cfg->syslog_facility);
+	signal(SIGPIPE, SIG_IGN);
+	/* blocked before any thread exists, so every thread inherits it;
+	 * main unblocks its own in msig_start */
+	msig_block();
+	if (msig_open(&at.sig) != 0) {
+		mlog(LOG_ERR, "pipe: %s", strerror(errno));
+		config_free(cfg);
+		rc = 1;
+		goto out;
+	}
+
+	if ((rc = authtag_start(&at, cfg, &ready)) != 0) {
+		if (at.shared.current == NULL)
+			config_free(cfg);
+		goto out;
+	}
+	milter_shared_describe(&at.shared, &gen, id, sizeof(id));
+	mlog(LOG_INFO, "authtag %s listening on %s (AuthservID %s)",
+	     PACKAGE_VERSION, at.socket, id);
+	daemon_ready_ok(&ready);
+	if (!at.opts.foreground)
+		daemon_stdio_null();
+	rc = authtag_run(&at);
+	milter_shared_destroy(&at.shared);
+	if (at.pid_file != NULL)
+		(void)unlink(at.pid_file);
+	mlog(LOG_INFO, "stopped");
+out:
+	msig_close(&at.sig);
+	mlog_close();
+	free(at.socket);
+	free(at.pid_file);
+	free(at.user_id);
+	return rc;
+}

@@ -1,0 +1,599 @@
+/*
+ * callbacks.c - the libmilter callbacks: feed lib/engine, apply its edits
+ *
+ * Owns the per-connection state (struct mconn, set with smfi_setpriv at
+ * negotiation and freed at close) and the per-message state (struct
+ * mmsg, from MAIL FROM to end of message, abort or close, so RSET and
+ * many messages per connection work). Each connection holds a reference
+ * on the engine that was current when it opened: a reload never changes
+ * the engine under a message.
+ *
+ * Failure rule: nothing here ever tempfails. When state cannot be built
+ * or a step fails, the message goes on and ends in SMFIS_ACCEPT with
+ * whatever tags are known, and one warning says why. Rejection happens
+ * only under RejectFailures, for DMARC failures the engine says call for
+ * it, and never for trusted or local sources.
+ *
+ * The shared state is reached through one file-scope pointer because
+ * libmilter gives callbacks nothing but the SMFICTX; it is set once,
+ * before smfi_main starts any thread.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <syslog.h>
+
+#include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
+
+#include "config.h"
+#include "engine.h"
+#include "mailaddr.h"
+#include "milter.h"
+
+/* the actions we may take, and the protocol steps we ask the MTA for:
+ * no DATA or unknown commands, no replies where we only listen, and
+ * header values exactly as sent (DKIM simple canonicalisation) */
+#define MC_ACTIONS                                                             \
+	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST)
+#define MC_STEPS                                                               \
+	(SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO |      \
+	 SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |         \
+	 SMFIP_NR_BODY | SMFIP_HDR_LEADSPC)
+
+/* libmilter refuses a packet of 64 KiB; Postfix cuts long header lines
+ * at 60,000. Our header is kept far below both. */
+#define MC_HEADER_MAX 32768
+
+#define MC_FROM_KEEP     4    /* From fields kept for the log line */
+#define MC_FROM_KEEP_LEN 4096 /* and at most this much of each */
+
+struct mmsg {
+	struct engine_msg *em;
+	char queue_id[64];
+	char mail_domain[RES_DOMAIN_MAX];
+	char *from[MC_FROM_KEEP];
+	size_t nfrom;
+	unsigned nfrom_seen;
+	unsigned nrcpts;
+	bool local;    /* arrived through sendmail(1): non_smtpd_milters */
+	bool eoh_done; /* engine_msg_eoh called */
+};
+
+struct mconn {
+	struct milter_engine *me; /* the engine this connection uses */
+	struct engine_conn *ec;
+	unsigned long seq;     /* connection number, for logs */
+	unsigned long steps;   /* SMFIP_* agreed with the MTA */
+	unsigned long actions; /* SMFIF_* agreed with the MTA */
+	char client_ip[INET6_ADDRSTRLEN];
+	struct mmsg *msg;
+	unsigned nmsgs; /* messages seen on this connection */
+};
+
+/* file-scope on purpose: see the header comment */
+static struct milter_shared *mc_shared;
+
+/* mc_reply - the answer to a step: no reply at all if we agreed so */
+static sfsistat
+mc_reply(const struct mconn *mc, unsigned long nr_flag)
+{
+	return mc != NULL && (mc->steps & nr_flag) ? SMFIS_NOREPLY
+						   : SMFIS_CONTINUE;
+}
+
+/* mc_get - this connection's state, or NULL */
+static struct mconn *
+mc_get(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+/* mc_new - state for a new connection, holding the current engine */
+static struct mconn *
+mc_new(SMFICTX *ctx)
+{
+	struct mconn *mc = calloc(1, sizeof(*mc));
+
+	if (mc == NULL)
+		return NULL;
+	mc->me = milter_shared_acquire(mc_shared, &mc->seq);
+	if (mc->me == NULL) {
+		/* the daemon is stopping: pass this connection untouched */
+		free(mc);
+		return NULL;
+	}
+	if (smfi_setpriv(ctx, mc) != MI_SUCCESS) {
+		milter_shared_release(mc_shared, mc->me);
+		free(mc);
+		return NULL;
+	}
+	return mc;
+}
+
+/* mc_msg_free - end of one message's state */
+static void
+mc_msg_free(struct mconn *mc)
+{
+	struct mmsg *m = mc->msg;
+
+	if (m == NULL)
+		return;
+	engine_msg_free(m->em);
+	for (size_t i = 0; i < m->nfrom; i++)
+		free(m->from[i]);
+	free(m);
+	mc->msg = NULL;
+	milter_shared_msg_end(mc_shared);
+}
+
+/* mc_update_queue_id - take {i} when the MTA has it (Postfix sends it at
+ * DATA over SMTP but already at MAIL for sendmail(1) submissions) */
+static void
+mc_update_queue_id(SMFICTX *ctx, struct mmsg *m)
+{
+	const char *qid = smfi_getsymval(ctx, "i");
+
+	if (m != NULL && qid != NULL && *qid != '\0')
+		milter_sanitize(m->queue_id, sizeof(m->queue_id), qid);
+}
+
+/* mc_negotiate - agree on actions and steps; allocate connection state */
+static sfsistat
+mc_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+	     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+	     unsigned long *pf2, unsigned long *pf3)
+{
+	struct mconn *mc = mc_get(ctx);
+
+	(void)f2;
+	(void)f3;
+	if (mc == NULL)
+		mc = mc_new(ctx);
+	*pf0 = f0 & MC_ACTIONS;
+	/* without state we cannot remember having agreed to send no
+	 * replies, so ask for none of that */
+	*pf1 = f1 & (mc != NULL ? MC_STEPS : (SMFIP_NOUNKNOWN | SMFIP_NODATA));
+	*pf2 = 0;
+	*pf3 = 0;
+	if (mc != NULL) {
+		mc->actions = *pf0;
+		mc->steps = *pf1;
+	}
+	if (*pf0 & SMFIF_SETSYMLIST) {
+		/* the queue id where Sendmail would not send it by default */
+		(void)smfi_setsymlist(ctx, SMFIM_ENVFROM,
+				      "i {auth_authen} {auth_type}");
+		(void)smfi_setsymlist(ctx, SMFIM_EOH, "i");
+		(void)smfi_setsymlist(ctx, SMFIM_EOM, "i");
+	}
+	if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) !=
+	    (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
+		mlog(LOG_WARNING,
+		     "MTA offers no header edits (actions 0x%lx): mail will "
+		     "pass untagged",
+		     f0);
+	return SMFIS_CONTINUE;
+}
+
+/* mc_connect - a new SMTP client: its address decides trust and SPF */
+static sfsistat
+mc_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct mconn *mc = mc_get(ctx);
+
+	(void)hostname; /* the address is what SPF and trust look at */
+	if (mc == NULL && (mc = mc_new(ctx)) == NULL) {
+		/* no negotiation state: the MTA expects a reply here */
+		return SMFIS_ACCEPT;
+	}
+	if (hostaddr != NULL && hostaddr->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)hostaddr;
+
+		inet_ntop(AF_INET, &sin->sin_addr, mc->client_ip,
+			  sizeof(mc->client_ip));
+	} else if (hostaddr != NULL && hostaddr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)hostaddr;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, mc->client_ip,
+			  sizeof(mc->client_ip));
+	}
+	engine_conn_free(mc->ec);
+	mc->ec = engine_conn_new(mc->me->eng, mc->client_ip);
+	if (mc->ec == NULL)
+		mlog(LOG_WARNING,
+		     "conn %lu: out of memory for client [%s]: its mail will "
+		     "pass untagged",
+		     mc->seq, mc->client_ip);
+	return mc_reply(mc, SMFIP_NR_CONN);
+}
+
+/* mc_helo - the HELO/EHLO name, for SPF's HELO identity */
+static sfsistat
+mc_helo(SMFICTX *ctx, char *helo)
+{
+	struct mconn *mc = mc_get(ctx);
+
+	if (mc != NULL && mc->ec != NULL)
+		engine_conn_helo(mc->ec, helo);
+	return mc_reply(mc, SMFIP_NR_HELO);
+}
+
+/* mc_mail_domain - the domain of a MAIL FROM argument, for the log */
+static void
+mc_mail_domain(const char *arg, char *out, size_t len)
+{
+	const char *at = strrchr(arg, '@');
+	char dom[RES_DOMAIN_MAX];
+	size_t n;
+
+	out[0] = '\0';
+	if (at == NULL)
+		return;
+	at++;
+	n = strcspn(at, "> \t");
+	if (n >= sizeof(dom))
+		n = sizeof(dom) - 1;
+	memcpy(dom, at, n);
+	dom[n] = '\0';
+	for (char *p = dom; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	milter_sanitize(out, len, dom);
+}
+
+/* mc_envfrom - a new message: SPF runs here, once the sender is known */
+static sfsistat
+mc_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct mconn *mc = mc_get(ctx);
+	const char *arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
+	const char *auth;
+	struct mmsg *m;
+
+	if (mc == NULL)
+		return SMFIS_CONTINUE;
+	mc_msg_free(mc); /* a message the MTA never ended nor aborted */
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		mlog(LOG_WARNING,
+		     "conn %lu: out of memory for a message: it "
+		     "will pass untagged",
+		     mc->seq);
+		return mc_reply(mc, SMFIP_NR_MAIL);
+	}
+	mc->msg = m;
+	mc->nmsgs++;
+	milter_shared_msg_begin(mc_shared);
+	mc_update_queue_id(ctx, m);
+	/* Postfix's sendmail(1) path: the address comes without <> and the
+	 * queue id is already known at MAIL; over SMTP neither is true */
+	m->local = arg[0] != '<' && m->queue_id[0] != '\0';
+	mc_mail_domain(arg, m->mail_domain, sizeof(m->mail_domain));
+	if (mc->ec == NULL)
+		return mc_reply(mc, SMFIP_NR_MAIL);
+	auth = smfi_getsymval(ctx, "{auth_authen}");
+	if (auth != NULL && *auth != '\0')
+		engine_conn_auth(mc->ec, auth);
+	if ((m->em = engine_msg_new(mc->ec)) == NULL) {
+		mlog(LOG_WARNING,
+		     "conn %lu: out of memory for a message: it will pass "
+		     "untagged",
+		     mc->seq);
+		return mc_reply(mc, SMFIP_NR_MAIL);
+	}
+	engine_msg_mailfrom(m->em, arg);
+	return mc_reply(mc, SMFIP_NR_MAIL);
+}
+
+/* mc_envrcpt - one recipient */
+static sfsistat
+mc_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct mconn *mc = mc_get(ctx);
+
+	if (mc != NULL && mc->msg != NULL) {
+		mc->msg->nrcpts++;
+		if (argv != NULL && argv[0] != NULL)
+			engine_msg_rcpt(mc->msg->em, argv[0]);
+	}
+	return mc_reply(mc, SMFIP_NR_RCPT);
+}
+
+/* mc_keep_from - keep a bounded copy of a From field for the log */
+static void
+mc_keep_from(struct mmsg *m, const char *value)
+{
+	m->nfrom_seen++;
+	if (m->nfrom < MC_FROM_KEEP)
+		m->from[m->nfrom++] = strndup(value, MC_FROM_KEEP_LEN);
+	if (m->nfrom > 0 && m->from[m->nfrom - 1] == NULL)
+		m->nfrom--;
+}
+
+/* mc_header - one header field; the value as sent when LEADSPC holds */
+static sfsistat
+mc_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct mconn *mc = mc_get(ctx);
+	struct mmsg *m = mc != NULL ? mc->msg : NULL;
+
+	if (m == NULL || m->em == NULL || name == NULL || value == NULL)
+		return mc_reply(mc, SMFIP_NR_HDR);
+	if (strcasecmp(name, "From") == 0)
+		mc_keep_from(m, value);
+	if (mc->steps & SMFIP_HDR_LEADSPC) {
+		engine_msg_header(m->em, name, value);
+	} else {
+		/* libmilter stripped the space after the colon; put back the
+		 * usual one so that simple canonicalisation has a chance */
+		char *v;
+
+		if (asprintf(&v, " %s", value) < 0) {
+			engine_msg_header(m->em, name, value);
+		} else {
+			engine_msg_header(m->em, name, v);
+			free(v);
+		}
+	}
+	return mc_reply(mc, SMFIP_NR_HDR);
+}
+
+/* mc_eoh - end of the header section */
+static sfsistat
+mc_eoh(SMFICTX *ctx)
+{
+	struct mconn *mc = mc_get(ctx);
+	struct mmsg *m = mc != NULL ? mc->msg : NULL;
+
+	if (m != NULL) {
+		mc_update_queue_id(ctx, m);
+		if (m->em != NULL && !m->eoh_done)
+			engine_msg_eoh(m->em);
+		m->eoh_done = true;
+	}
+	return mc_reply(mc, SMFIP_NR_EOH);
+}
+
+/* mc_body - a body chunk, streamed into the DKIM hashes */
+static sfsistat
+mc_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	struct mconn *mc = mc_get(ctx);
+	struct mmsg *m = mc != NULL ? mc->msg : NULL;
+
+	if (m != NULL && m->em != NULL) {
+		/* an MTA that skipped end-of-header still gets a body
+		 * that the engine sees after its headers */
+		if (!m->eoh_done) {
+			engine_msg_eoh(m->em);
+			m->eoh_done = true;
+		}
+		engine_msg_body(m->em, data, len);
+	}
+	return mc_reply(mc, SMFIP_NR_BODY);
+}
+
+/* mc_from_domain - the From: domain for the log line */
+static void
+mc_from_domain(const struct mmsg *m, char *out, size_t len)
+{
+	struct mailaddr_from from;
+
+	if (m->nfrom_seen > m->nfrom) {
+		snprintf(out, len, "(%u From fields)", m->nfrom_seen);
+		return;
+	}
+	mailaddr_from_domain((const char *const *)m->from, m->nfrom, &from);
+	if (from.status == MAILADDR_OK)
+		milter_sanitize(out, len, from.domain);
+	else
+		snprintf(out, len, "(%s)", mailaddr_status_name(from.status));
+}
+
+/* mc_apply_edits - remove forged headers, then insert ours at the top */
+static int
+mc_apply_edits(SMFICTX *ctx, struct mconn *mc, struct engine_edits *ed)
+{
+	int failed = 0;
+
+	/* removals first and in the engine's order (highest index first):
+	 * our own header, inserted after, must not shift their indexes */
+	for (size_t i = 0; i < ed->nremove; i++) {
+		if (!(mc->actions & SMFIF_CHGHDRS) ||
+		    smfi_chgheader(ctx, ed->remove[i].name,
+				   (int)ed->remove[i].index,
+				   NULL) != MI_SUCCESS) {
+			mlog(LOG_WARNING,
+			     "%s: could not remove forged %s header #%u",
+			     mc->msg->queue_id, ed->remove[i].name,
+			     ed->remove[i].index);
+			failed = -1;
+		}
+	}
+	/* inserted at index 0 in reverse, so they end up in list order */
+	for (size_t i = ed->ninsert; i-- > 0;) {
+		struct header_edit *h = &ed->insert[i];
+		size_t len = strlen(h->value);
+		char *v;
+
+		if (len + strlen(h->name) >= MC_HEADER_MAX) {
+			/* cut at a result boundary so that what remains is
+			 * still a valid header, with fewer results */
+			char *semi =
+			    h->value + MC_HEADER_MAX - strlen(h->name) - 2;
+
+			while (semi > h->value && *semi != ';')
+				semi--;
+			*semi = '\0';
+			mlog(LOG_WARNING,
+			     "%s: %s header of %zu bytes cut to %zu",
+			     mc->msg->queue_id, h->name, len, strlen(h->value));
+		}
+		/* with LEADSPC the MTA adds no space after the colon */
+		if (asprintf(&v, "%s%s",
+			     mc->steps & SMFIP_HDR_LEADSPC ? " " : "",
+			     h->value) < 0 ||
+		    !(mc->actions & SMFIF_ADDHDRS) ||
+		    smfi_insheader(ctx, 0, h->name, v) != MI_SUCCESS) {
+			mlog(LOG_WARNING, "%s: could not add the %s header",
+			     mc->msg->queue_id, h->name);
+			failed = -1;
+		}
+		free(v);
+	}
+	return failed;
+}
+
+/* mc_policy - under RejectFailures, what DMARC asks of this message:
+ * "rejected", "quarantined", or NULL for nothing */
+static const char *
+mc_policy(SMFICTX *ctx, struct mconn *mc, const struct auth_results *res,
+	  bool trusted)
+{
+	char dom[RES_DOMAIN_MAX], text[RES_DOMAIN_MAX + 64];
+
+	if (!mc->me->cfg->reject_failures || trusted || mc->msg->local ||
+	    !res->dmarc.checked || res->dmarc.result != RES_FAIL)
+		return NULL;
+	milter_sanitize(dom, sizeof(dom), res->dmarc.from_domain);
+	if (strcmp(res->dmarc.disposition, "reject") == 0) {
+		snprintf(text, sizeof(text),
+			 "Message rejected by the DMARC policy of %s", dom);
+		(void)smfi_setreply(ctx, "550", "5.7.1", text);
+		return "rejected";
+	}
+	if (strcmp(res->dmarc.disposition, "quarantine") == 0) {
+		snprintf(text, sizeof(text),
+			 "quarantined by the DMARC policy of %s", dom);
+		if (!(mc->actions & SMFIF_QUARANTINE) ||
+		    smfi_quarantine(ctx, text) != MI_SUCCESS) {
+			mlog(LOG_WARNING, "%s: could not quarantine",
+			     mc->msg->queue_id);
+			return NULL;
+		}
+		return "quarantined";
+	}
+	return NULL;
+}
+
+/* mc_eom - end of message: results, header edits, log line, verdict */
+static sfsistat
+mc_eom(SMFICTX *ctx)
+{
+	struct mconn *mc = mc_get(ctx);
+	struct mmsg *m = mc != NULL ? mc->msg : NULL;
+	struct engine_edits edits = {0};
+	const struct auth_results *res = NULL;
+	const char *action = "tagged", *verdict;
+	char from[RES_DOMAIN_MAX + 32];
+	bool trusted;
+	sfsistat rc = SMFIS_ACCEPT;
+
+	if (m == NULL) {
+		if (mc != NULL)
+			mlog(LOG_WARNING,
+			     "conn %lu: end of a message we hold no state "
+			     "for: accepted untagged",
+			     mc->seq);
+		return SMFIS_ACCEPT;
+	}
+	mc_update_queue_id(ctx, m);
+	trusted = mc->ec != NULL && engine_conn_is_trusted(mc->ec);
+	if (m->em == NULL) {
+		action = "untagged (no memory)";
+	} else {
+		if (!m->eoh_done)
+			engine_msg_eoh(m->em);
+		m->eoh_done = true;
+		if (engine_msg_eom(m->em, &edits) != 0) {
+			mlog(LOG_WARNING,
+			     "%s: no results (out of memory): accepted "
+			     "untagged",
+			     m->queue_id);
+			action = "untagged (no memory)";
+		} else {
+			res = engine_msg_results(m->em);
+			if (mc_apply_edits(ctx, mc, &edits) != 0)
+				action = "tag failed";
+			verdict = mc_policy(ctx, mc, res, trusted);
+			if (verdict != NULL) {
+				action = verdict;
+				if (strcmp(verdict, "rejected") == 0)
+					rc = SMFIS_REJECT;
+			}
+		}
+	}
+	mc_from_domain(m, from, sizeof(from));
+	milter_summary(
+	    &(struct milter_msg_info){
+		.queue_id = m->queue_id,
+		.client_ip = mc->client_ip,
+		.mail_domain = m->mail_domain,
+		.from_domain = from,
+		.nrcpts = m->nrcpts,
+		.local = m->local,
+		.trusted = trusted,
+		.action = action,
+		.score = res != NULL ? engine_msg_score_outcome(m->em) : NULL,
+	    },
+	    res);
+	engine_edits_free(&edits);
+	mc_msg_free(mc);
+	return rc;
+}
+
+/* mc_abort - the message was aborted (RSET, or the client went away) */
+static sfsistat
+mc_abort(SMFICTX *ctx)
+{
+	struct mconn *mc = mc_get(ctx);
+
+	if (mc != NULL)
+		mc_msg_free(mc);
+	return SMFIS_CONTINUE;
+}
+
+/* mc_close - the end of the connection: free everything it held */
+static sfsistat
+mc_close(SMFICTX *ctx)
+{
+	struct mconn *mc = mc_get(ctx);
+
+	if (mc == NULL)
+		return SMFIS_CONTINUE;
+	mc_msg_free(mc);
+	engine_conn_free(mc->ec);
+	milter_shared_release(mc_shared, mc->me);
+	(void)smfi_setpriv(ctx, NULL);
+	free(mc);
+	return SMFIS_CONTINUE;
+}
+
+/* milter_callbacks_register - smfi_register our callbacks over sh */
+int
+milter_callbacks_register(struct milter_shared *sh)
+{
+	struct smfiDesc desc = {
+	    .xxfi_name = "authtag",
+	    .xxfi_version = SMFI_VERSION,
+	    .xxfi_flags = MC_ACTIONS,
+	    .xxfi_connect = mc_connect,
+	    .xxfi_helo = mc_helo,
+	    .xxfi_envfrom = mc_envfrom,
+	    .xxfi_envrcpt = mc_envrcpt,
+	    .xxfi_header = mc_header,
+	    .xxfi_eoh = mc_eoh,
+	    .xxfi_body = mc_body,
+	    .xxfi_eom = mc_eom,
+	    .xxfi_abort = mc_abort,
+	    .xxfi_close = mc_close,
+	    .xxfi_negotiate = mc_negotiate,
+	};
+
+	mc_shared = sh;
+	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
+}
