@@ -97,4 +97,46 @@ double sr_meta_eval(const struct sr_meta *m, const bool *hit);
 /* sr_meta_free - free a compiled expression */
 void sr_meta_free(struct sr_meta *m);
 
+/* ---- shared by the loader and the line parser --------------------- */
+
+#define SR_FILE_MAX      (4u << 20) /* one rule file, bytes */
+#define SR_INCLUDE_DEPTH 10
+#define SR_MATCH_LIMIT   1000000 /* PCRE2 backtracking steps per match */
+
+/* score, describe and tflags lines may come before or after their rule */
+struct sr_note {
+	char *name;
+	char *text; /* describe */
+	double score;
+	bool has_score;
+	bool nice; /* tflags nice */
+};
+
+struct sr_load {
+	struct sr_set *set;
+	struct sr_note *notes;
+	size_t nnotes;
+	char *err;
+	size_t errlen;
+	const char *file; /* current file and line, for messages */
+	unsigned line;
+	unsigned depth; /* include depth */
+};
+
+/* sr_error - "file:line: reason" into ld->err; always returns -1 */
+int sr_error(struct sr_load *ld, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* sr_rule_clear - free what a rule holds */
+void sr_rule_clear(struct sr_rule *r);
+
+/* sr_note - the score/describe/tflags note of a rule name, made if new */
+struct sr_note *sr_note(struct sr_load *ld, const char *name);
+
+/* sr_directive - one rule-file line (key and value) into ld->set */
+int sr_directive(struct sr_load *ld, const char *key, char *v);
+
+/* sr_load_file - read one rule file into ld (include follows here) */
+int sr_load_file(struct sr_load *ld, const char *path);
+
 #endif
