@@ -1,5 +1,5 @@
 /*
- * score_rules_parse.c - read SpamAssassin rule files (*.cf) into a set
+ * score_rules_parse.c - parse SpamAssassin rule-file lines into a rule set
  *
  * Owns the rule language subset authtag runs: header (=~, !~, exists:,
  * ALL, :raw :addr :name :first :last, [if-unset: ...]), body, rawbody,
@@ -11,6 +11,7 @@
  * accepts but authtag cannot run (eval:, full, uri): each error names
  * file:line and the reason. Regexes are compiled once with PCRE2 (JIT
  * when available).
+ * Reading files and directories is score_rules_load.c's job.
  */
 #include <ctype.h>
 #include <dirent.h>
