@@ -21,7 +21,7 @@ PACKAGES="build-essential autoconf automake pkg-config
   valgrind
   postfix swaks unbound bind9-dnsutils miltertest python3 python3-dkim
   openssl sasl2-bin libsasl2-modules iproute2 procps m4 libwrap0
-  liblockfile1 spamassassin spamd spamc netcat-openbsd"
+  liblockfile1 spamassassin spamd spamc netcat-openbsd procmail"
 # Sendmail 8.17 for the end-to-end test: fetched, never installed
 SENDMAIL_DEBS="sendmail-bin sendmail-base sendmail-cf"
 SENDMAIL_CACHE=${AUTHTAG_SENDMAIL_DEBS:-/var/cache/authtag-tests/sendmail}

@@ -151,7 +151,8 @@ port_listening() {
 
 # ---- DNS: Debian's unbound on 127.0.0.1 serving the test zones ----
 
-# dns_setup DIR PORT - keys, zone data and unbound.conf in DIR
+# dns_setup DIR PORT [ZONES] - keys, zone data and unbound.conf in DIR;
+# ZONES (default zones.conf here) gets the key in place of @KEY1@@KEY2@
 dns_setup() {
 	_d=$1
 	mkdir -p "$_d"
@@ -165,7 +166,7 @@ dns_setup() {
 	_k1=$(echo "$_p" | cut -c1-200)
 	_k2=$(echo "$_p" | cut -c201-)
 	sed -e "s|@KEY1@|$_k1|" -e "s|@KEY2@|$_k2|" \
-		"$E2E_DIR/zones.conf" >"$_d/zones.conf"
+		"${3:-$E2E_DIR/zones.conf}" >"$_d/zones.conf"
 	cat >"$_d/unbound.conf" <<EOF
 server:
     interface: 127.0.0.1
@@ -203,6 +204,61 @@ dns_start() {
 			echo "unbound did not start"
 			return 1
 		}
+}
+
+# ---- spamd: Debian's SpamAssassin, offline, virtual users ----
+
+# spamd_setup DIR [LINE...] - a site configuration in DIR/site: the
+# installed plugin (*.pre) files, no network tests, Bayes, Razor or Pyzor,
+# and each LINE (test rules)
+spamd_setup() {
+	_d=$1
+	shift
+	mkdir -p "$_d/site"
+	cp /etc/spamassassin/*.pre "$_d/site/"
+	{
+		printf '%s\n' "dns_available no" "skip_rbl_checks 1" "use_razor2 0" \
+			"use_pyzor 0" "use_bayes 0" "bayes_auto_learn 0" \
+			"required_score 5.0"
+		for _l in "$@"; do printf '%s\n' "$_l"; done
+	} >"$_d/site/local.cf"
+}
+
+# spamd_start DIR PORT PREFS - spamd -L on 127.0.0.1:PORT as nobody, the
+# user_prefs of "User: u" read from PREFS with %u replaced (a directory
+# template, e.g. /x/prefs/%u); sets SPAMD_PID. It takes seconds to load
+# its rules: spamd_wait before using it
+spamd_start() {
+	# no -d: spamd stays in the foreground, so $! is its master
+	spamd -L -4 --listen="127.0.0.1:$2" --allowed-ips=127.0.0.1 \
+		--siteconfigpath="$1/site" -C /usr/share/spamassassin \
+		--max-children=2 --min-children=1 --min-spare=1 \
+		-x --virtual-config-dir="$3" -u nobody \
+		-s "$1/spamd.log" >"$1/spamd.out" 2>&1 &
+	SPAMD_PID=$!
+	e2e_track $SPAMD_PID
+}
+
+# spamd_wait DIR PORT - until spamd answers PING (60 s at most)
+spamd_wait() {
+	wait_until 60 spamd_up_or_dead "$2" "$SPAMD_PID"
+	spamc -K -d 127.0.0.1 -p "$2" >/dev/null 2>&1 || {
+		echo "spamd did not start"
+		tail -n 20 "$1/spamd.out" "$1/spamd.log" 2>/dev/null
+		return 1
+	}
+}
+
+# spamd_up_or_dead PORT PID - spamd answers PING, or PID is gone
+spamd_up_or_dead() {
+	! kill -0 "$2" 2>/dev/null ||
+		spamc -K -d 127.0.0.1 -p "$1" >/dev/null 2>&1
+}
+
+# spamd_stop - SIGTERM to the master (it ends its children), by its PID
+spamd_stop() {
+	e2e_stop_pid "$SPAMD_PID" 10
+	e2e_untrack "$SPAMD_PID"
 }
 
 # ---- authtag ----
@@ -343,6 +399,15 @@ pf_setup() {
 	$_c -M "127.0.0.1:$2/inet=127.0.0.1:$2 inet n - n - - smtpd"
 	chown 65534:65534 "$1/mail"
 	chown postfix "$1/data"
+}
+
+# pf_procmail RCFILE - deliver through procmail (pipe(8) as nobody, one
+# recipient per call) instead of virtual(8): procmail -m RCFILE, with
+# USER set to the recipient's local part
+pf_procmail() {
+	postconf -c "$E2E_PF/etc" -e "virtual_transport = procmail" \
+		"procmail_destination_recipient_limit = 1"
+	postconf -c "$E2E_PF/etc" -M "procmail/unix=procmail unix - n n - - pipe flags=Rhu user=nobody argv=$(command -v procmail) -t -m USER=\${user} $1"
 }
 
 # pf_start - check and start the instance; wait for its SMTP port
