@@ -13,6 +13,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -471,6 +472,40 @@ engine_msg_forged(struct engine_msg *msg, struct engine_edits *edits)
 }
 
 /*
+ * engine_msg_received - the Received line our MTA is about to add, in
+ * the form SpamAssassin parses ("from HELO ([IP]) by HOST"); malloc'd,
+ * NULL when the client address is unknown
+ */
+static char *
+engine_msg_received(const struct engine_msg *msg)
+{
+	const struct engine_conn *conn = msg->conn;
+	char date[64], *line;
+	struct tm tm;
+	time_t now = time(NULL);
+
+	char helo[256];
+	size_t i = 0;
+
+	if (conn->client_ip == NULL)
+		return NULL;
+	/* the HELO is the client's word: only what a host name or an
+	 * address literal may hold goes into a header line */
+	for (const char *p = conn->helo ? conn->helo : ""; *p && i < 255; p++)
+		helo[i++] = isalnum((unsigned char)*p) || strchr(".-_:[]", *p)
+				? *p
+				: '_';
+	helo[i] = '\0';
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (asprintf(&line, " from %s ([%s])\n\tby %s with ESMTP; %s",
+		     i > 0 ? helo : "unknown", conn->client_ip,
+		     conn->eng->cfg->authserv_id, date) < 0)
+		return NULL;
+	return line;
+}
+
+/*
  * engine_msg_score - run the scoring stage on the message as it will be
  * delivered (our A-R first, no forged A-R, no incoming X-Spam-*) and add
  * its X-Spam-* fields after our A-R header
@@ -483,12 +518,12 @@ engine_msg_score(struct engine_msg *msg, const char *ar_value,
 	const char **names, **values;
 	struct score_header hdrs[SCORE_HEADERS_MAX];
 	struct score_message sm;
-	char *ours;
+	char *ours, *received;
 	size_t n = 0;
 	int nh, rc = 0;
 
-	names = calloc(msg->nheaders + 1, sizeof(*names));
-	values = calloc(msg->nheaders + 1, sizeof(*values));
+	names = calloc(msg->nheaders + 2, sizeof(*names));
+	values = calloc(msg->nheaders + 2, sizeof(*values));
 	if (names == NULL || values == NULL ||
 	    asprintf(&ours, " %s", ar_value) < 0) {
 		free(names);
@@ -497,6 +532,13 @@ engine_msg_score(struct engine_msg *msg, const char *ar_value,
 	}
 	names[n] = "Authentication-Results";
 	values[n++] = ours;
+	/* The MTA adds its Received line after the milters have run, so a
+	 * scorer would see no relay at all (spamd: NO_RECEIVED, NO_RELAYS,
+	 * and no client IP for its network tests): give it the same line. */
+	if ((received = engine_msg_received(msg)) != NULL) {
+		names[n] = "Received";
+		values[n++] = received;
+	}
 	for (size_t i = 0; i < msg->nheaders; i++) {
 		const struct engine_header *h = &msg->headers[i];
 
@@ -525,6 +567,7 @@ engine_msg_score(struct engine_msg *msg, const char *ar_value,
 	free(names);
 	free(values);
 	free(ours);
+	free(received);
 	if (!msg->scored)
 		return 0; /* no scorer answered: no X-Spam-* fields */
 	if ((nh = score_headers(eng->score, &msg->score, hdrs)) < 0)

@@ -151,5 +151,17 @@ refuse "forged A-R after filler: foreign one kept" 'Authentication-Results\[1\]'
 run --client-ip 192.0.2.25 --mail-from alice@example.com "$tmp/hidden.eml"
 expect "second From after filler: dmarc=permerror" 'dmarc=permerror'
 
+# 12. scorers see the Received line the MTA is about to add (SpamAssassin
+# needs it to find the relay), with the client's HELO made safe
+mkdir -p "$tmp/rules"
+cp rules/authtag.cf "$tmp/rules/"
+cat > "$tmp/rules/probe.cf" <<'EOF'
+header PROBE_RCVD Received =~ /^\s*from mail_example\.com__x_ \(\[192\.0\.2\.25\]\)\s+by mx\.example\.org with ESMTP; /
+score PROBE_RCVD 0.5
+EOF
+sed "s#^RulesDir.*#RulesDir $tmp/rules#" "$ex/authtag-example.conf" > "$tmp/probe.conf"
+$check -c "$tmp/probe.conf" --client-ip 192.0.2.25 --helo 'mail example.com (x)' --mail-from alice@example.com "$ex/sample.eml" 2>&1 | unfold > "$tmp/out"
+expect "scorers see our MTA's Received line" 'tests=.*PROBE_RCVD'
+
 echo "authtag-check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
