@@ -1,0 +1,270 @@
+#!/bin/bash
+# bench.sh - authtag's benchmark against its peers (run by "make bench", as root)
+#
+# Installs what it needs from Debian (apt-get), builds the corpus and its
+# DNS zone (mkcorpus), serves the zone with unbound on a free loopback
+# port, starts authtag, a null milter and the peers (opendkim+opendmarc,
+# rspamd, dkimpy-milter; in their own mount+network namespace), then runs
+# miltergen: each peer back to back with authtag at concurrency 1, 8, 32;
+# the measurements behind issue 5's targets (open-loop p99, one core vs
+# two with taskset and a perf profile, RSS over a long run and with 1,000
+# held 10 MB messages); and Postfix end to end (smtp-source -> private
+# Postfix -> smtp-sink) bare, with authtag, with opendkim+opendmarc.
+# Everything it starts is recorded by PID and stopped by the EXIT trap.
+#
+# Environment: BENCH_OUT (results dir), BENCH_MSGS (2000), BENCH_PHASES
+# ("micro targets e2e"), BENCH_MEM_MSGS (1000000), BENCH_MEM_SECS (420),
+# BENCH_E2E_MSGS (10000), BENCH_DNS_PORT (a free one), BENCH_KEEP=1.
+set -u
+SRC=${BENCH_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BENCH_BUILDDIR:-$PWD}
+OUT=${BENCH_OUT:-$BUILD/bench-results}
+NMSG=${BENCH_MSGS:-2000}
+PHASES=${BENCH_PHASES:-micro targets e2e}
+MEM_MSGS=${BENCH_MEM_MSGS:-1000000}
+MEM_SECS=${BENCH_MEM_SECS:-420}
+E2E_MSGS=${BENCH_E2E_MSGS:-10000}
+GEN=$BUILD/tests/bench/miltergen
+. "$SRC/tests/bench/lib.sh"
+
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (apt-get, namespaces, Postfix)" >&2; exit 1; }
+W=$(mktemp -d /tmp/authtag-bench.XXXXXX) || exit 1
+chmod 755 "$W"
+mkdir -p "$W/sock" "$OUT"
+chmod 755 "$W/sock"
+: >"$W/pids"
+RAW=$OUT/raw.log
+PF=
+POLICY_RC=
+
+# cleanup - stop everything we started, newest first, by PID
+cleanup() {
+	[ -n "$PF" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1
+	if [ -f "$W/pids" ]; then
+		tac "$W/pids" | while read -r pid name; do stop_pid "$pid"; done
+	fi
+	[ -n "$POLICY_RC" ] && rm -f /usr/sbin/policy-rc.d
+	if [ -n "${BENCH_KEEP:-}" ]; then log "kept $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# install - the Debian packages the bench needs, if missing
+install() {
+	pkgs="unbound bind9-dnsutils iproute2 util-linux postfix opendkim
+	    opendmarc rspamd dkimpy-milter gnuplot-nox linux-perf strace
+	    publicsuffix"
+	missing=
+	for p in $pkgs; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q 'ok installed' || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	log "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	if [ ! -e /usr/sbin/policy-rc.d ]; then # no service may start
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		POLICY_RC=1
+	fi
+	echo "postfix postfix/main_mailer_type select No configuration" |
+	    debconf-set-selections
+	apt-get update -q >"$W/apt.log" 2>&1
+	apt-get install -y -q -o DPkg::Lock::Timeout=900 \
+	    --no-install-recommends $missing >>"$W/apt.log" 2>&1 ||
+	    { tail -20 "$W/apt.log"; die "apt-get install failed"; }
+}
+
+# gen - one miltergen run; its lines go to the raw log and stdout
+gen() {
+	"$GEN" -d "$W/corpus" -v "$@" >"$W/gen.out" 2>&1
+	rc=$?
+	grep -v '^DIFF' "$W/gen.out" | tee -a "$RAW" | grep '^RESULT' |
+	    sed 's/ spf_agree.*//' >&2
+	if grep -q '^DIFF' "$W/gen.out"; then # which results differ, how
+		sed -n 's/^RESULT label=\([^ ]*\) conc=\([0-9]*\).*/== \1 c=\2 (first 50)/p' \
+		    "$W/gen.out"
+		sed -n 's/^DIFF [^ ]* //p' "$W/gen.out" | sort | uniq -c | sort -rn
+	fi >>"$OUT/differences.txt"
+	return $rc
+}
+
+# sockets of each milter setup and the processes that do its work
+sock() { echo "-s unix:$W/sock/$1.sock"; }
+run_setup() { # $1 setup name, rest: miltergen options
+	name=$1; shift
+	case $name in
+	authtag*) gen $(sock authtag) -P "authtag=$PID_authtag" -l "$name" "$@" ;;
+	chain) gen $(sock opendkim) $(sock opendmarc) -P "opendkim=$PID_opendkim" \
+	    -P "opendmarc=$PID_opendmarc" -l chain "$@" ;;
+	rspamd) gen $(sock rspamd) -P "rspamd=$PID_rspamd" -l rspamd "$@" ;;
+	dkimpy) gen $(sock dkimpy) -P "dkimpy=$PID_dkimpy" -l dkimpy "$@" ;;
+	null*) gen $(sock "$name") -P "$name=$(eval echo \$PID_$name)" -l "$name" "$@" ;;
+	esac
+}
+
+# micro - every setup at c = 1, 8, 32; each peer right after authtag
+micro() {
+	log "warm-up (fills every DNS cache)"
+	for s in authtag chain rspamd dkimpy; do
+		run_setup $s -c 8 -l "warm.$s" >/dev/null 2>&1
+	done
+	for c in 1 8 32; do
+		run_setup null -c "$c" -n $((NMSG * 5))
+		run_setup null_s -c "$c" -n $((NMSG * 2))
+		for p in chain rspamd dkimpy; do
+			run_setup "authtag.vs.$p" -c "$c" -n "$NMSG"
+			run_setup "$p" -c "$c" -n "$NMSG"
+		done
+	done
+	log "generator ceiling: null milter, 100 messages per connection"
+	run_setup null -c 8 -n $((NMSG * 25)) -m 100 -l null.m100
+}
+
+# targets - the measurements behind issue 5's targets 3, 4 and 5
+targets() {
+	log "target 3: open loop at 1,000 msgs/s, 32 clients"
+	run_setup authtag.open1000 -c 32 -r 1000 -n $((NMSG * 2))
+	run_setup chain -c 32 -r 1000 -n $((NMSG * 2)) -l chain.open1000
+
+	log "target 4: authtag on one core vs two (taskset), then perf"
+	stop_named authtag
+	start_authtag authtag "taskset -c 0"
+	run_setup authtag -c 8 -l warm.authtag >/dev/null 2>&1
+	run_setup authtag.1core -c 32 -n $((NMSG * 3))
+	stop_named authtag
+	start_authtag authtag
+	run_setup authtag -c 8 -l warm.authtag >/dev/null 2>&1
+	run_setup authtag.2core -c 32 -n $((NMSG * 3))
+	if command -v perf >/dev/null; then
+		perf record -F 999 --call-graph dwarf,16384 -p "$PID_authtag" \
+		    -o "$W/perf.data" -- sleep 4 >"$W/perf.log" 2>&1 &
+		perfpid=$!
+		sleep 0.5
+		run_setup authtag.perf -c 8 -n $((NMSG * 10)) -T 3
+		wait "$perfpid"
+		pr() { perf report -i "$W/perf.data" --stdio "$@" 2>/dev/null; }
+		pr --no-children -g none --sort dso | grep '%' | head -12 \
+		    >"$OUT/perf-dso.txt"
+		pr --no-children -g none --sort dso,symbol --percent-limit 0.3 |
+		    grep '%' | head -40 >"$OUT/perf-self.txt"
+		pr --children -g none --sort symbol --percent-limit 1 |
+		    grep '%' | head -80 >"$OUT/perf-children.txt"
+		pr --no-children -G -S 'pthread_rwlock_rdlock@GLIBC_2.2.5,pthread_rwlock_unlock@@GLIBC_2.34,pthread_mutex_lock@@GLIBC_2.2.5,__lll_lock_wait,__pthread_mutex_unlock_usercnt' |
+		    grep -v '^$' | head -150 >"$OUT/perf-locks.txt"
+		rm -f "$W/perf.data"
+	fi
+	if command -v strace >/dev/null; then # system calls per message
+		strace -c -f -p "$PID_authtag" -o "$W/strace.txt" 2>/dev/null &
+		spid=$!
+		sleep 1
+		run_setup authtag.strace -c 8 -n 1000 >/dev/null 2>&1
+		kill -INT "$spid"
+		wait "$spid"
+		awk 'NR > 2 && $4 ~ /^[0-9]+$/ { printf "%-16s %6.1f per message\n", $NF, $4 / 1000 }' \
+		    "$W/strace.txt" | head -20 >"$OUT/syscalls.txt"
+	fi
+
+	log "target 5: RSS after 10,000 and after $MEM_MSGS messages"
+	stop_named authtag
+	start_authtag authtag
+	run_setup authtag.mem10k -c 8 -m 10 -n 10000
+	run_setup authtag.memlong -c 8 -m 10 -n $((MEM_MSGS - 10000)) -T "$MEM_SECS"
+	log "target 5: 1,000 connections each holding a 10 MB body"
+	ulimit -n 8192
+	"$GEN" -d "$W/corpus" $(sock authtag) -P "authtag=$PID_authtag" \
+	    -l authtag.hold1000 -c 1000 -n 1000 -B 10485760 -H 10485760 \
+	    -T 300 2>&1 | grep -v '^DIFF' | tee -a "$RAW" | grep -E '^(HOLD|RESULT)' |
+	    cut -c1-160 >&2
+}
+
+# pf_run - one Postfix end-to-end run with the given smtpd_milters
+pf_run() { # $1 label, $2 milters
+	PF=$W/pf
+	postfix -c "$PF/etc" stop >/dev/null 2>&1
+	rm -rf "$PF"
+	mkdir -p "$PF/etc" "$PF/spool" "$PF/data" "$PF/log"
+	cp /etc/postfix/master.cf "$PF/etc/" 2>/dev/null ||
+	    cp /usr/share/postfix/master.cf.dist "$PF/etc/master.cf"
+	touch "$PF/etc/main.cf"
+	postconf -c "$PF/etc" -e "queue_directory = $PF/spool" \
+	    "data_directory = $PF/data" "maillog_file = $PF/log/postfix.log" \
+	    "maillog_file_prefixes = $PF" "myhostname = mx.bench.example" \
+	    "mydomain = bench.example" "myorigin = bench.example" \
+	    "mydestination =" "inet_interfaces = 127.0.0.1" \
+	    "inet_protocols = ipv4" "mynetworks = 127.0.0.0/8" \
+	    "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
+	    "compatibility_level = 3.6" "biff = no" "alias_maps =" \
+	    "alias_database =" "smtpd_peername_lookup = no" \
+	    "smtp_dns_support_level = disabled" \
+	    "relayhost = [127.0.0.1]:$SINK_PORT" "default_transport = smtp" \
+	    "smtp_bind_address = 127.0.0.1" "smtpd_milters = $2" \
+	    "milter_default_action = tempfail" "milter_protocol = 6" \
+	    "queue_run_delay = 10s" "minimal_backoff_time = 10s" \
+	    "maximal_backoff_time = 20s" "delay_warning_time = 0"
+	postconf -c "$PF/etc" -F '*/*/chroot = n'
+	postconf -c "$PF/etc" -MX smtp/inet
+	postconf -c "$PF/etc" -M "127.0.0.1:$SMTP_PORT/inet=127.0.0.1:$SMTP_PORT inet n - n - - smtpd"
+	chown postfix "$PF/data"
+	postfix -c "$PF/etc" start >/dev/null 2>&1 ||
+	    die "postfix did not start (see $PF/log/postfix.log)"
+	sleep 1
+	t0=$(date +%s.%N)
+	timeout 900 smtp-source -s 20 -m "$E2E_MSGS" -l 2048 \
+	    -f bench@e2e.example -t rcpt@sink.example "127.0.0.1:$SMTP_PORT" \
+	    >"$W/smtp-source.log" 2>&1 || log "smtp-source: $(tail -1 "$W/smtp-source.log")"
+	t1=$(date +%s.%N)
+	i=0
+	while [ -n "$(find "$PF/spool/incoming" "$PF/spool/active" \
+	    "$PF/spool/deferred" -type f 2>/dev/null | head -1)" ] && [ $i -lt 1500 ]; do
+		sleep 0.2; i=$((i + 1))
+	done
+	t2=$(date +%s.%N)
+	postfix -c "$PF/etc" stop >/dev/null 2>&1
+	sleep 1
+	sent=$(grep -c 'status=sent' "$PF/log/postfix.log")
+	line=$(awk -v l="$1" -v n="$E2E_MSGS" -v s="$sent" -v a="$t0" -v b="$t1" -v c="$t2" \
+	    'BEGIN { printf "E2E label=%s msgs=%d sent=%d accept_s=%.2f total_s=%.2f msgs_s=%.1f\n", l, n, s, b - a, c - a, s / (c - a) }')
+	echo "$line" | tee -a "$RAW" >&2
+}
+
+# e2e - Postfix bare, with authtag, with opendkim+opendmarc, one run
+e2e() {
+	SMTP_PORT=$(pick_port 25250)
+	SINK_PORT=$(pick_port $((SMTP_PORT + 1)))
+	smtp-sink -u nobody -c "127.0.0.1:$SINK_PORT" 256 >"$W/sink.log" 2>&1 &
+	remember $! sink
+	pf_run postfix-bare ""
+	pf_run postfix-authtag "unix:$W/sock/authtag.sock"
+	pf_run postfix-chain "unix:$W/sock/opendkim.sock, unix:$W/sock/opendmarc.sock"
+}
+
+install
+command -v unshare >/dev/null || die "unshare missing"
+ldd "$BUILD/authtag" | grep -q asan &&
+    log "WARNING: authtag is built with sanitizers; configure without --enable-sanitizers for real numbers"
+: >"$RAW"
+: >"$OUT/differences.txt"
+{
+	echo "DATE $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "MACHINE $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GB, $(uname -sr), Debian $(cat /etc/debian_version)"
+	echo "VERSIONS $("$BUILD/authtag" -V 2>&1 | head -1); $(dpkg-query -W -f='${Package} ${Version}; ' opendkim opendmarc rspamd dkimpy-milter postfix unbound)"
+} >>"$RAW"
+log "corpus"
+"$BUILD/tests/bench/mkcorpus" -o "$W/corpus" -k "$SRC/tests/bench/keys" -n "$NMSG" ||
+    die "mkcorpus failed"
+DNS_PORT=${BENCH_DNS_PORT:-$(pick_port 53530)}
+log "DNS: unbound on 127.0.0.1:$DNS_PORT"
+start_dns
+authtag_conf "$W/authtag.conf"
+start_authtag authtag
+start_null null ""
+start_null null_s "-s"
+log "peers (namespace)"
+start_peers
+for p in $PHASES; do
+	log "phase $p"
+	$p
+done
+sh "$SRC/tests/bench/report.sh" "$RAW" "$OUT"
+log "results in $OUT"

@@ -1,0 +1,117 @@
+#!/bin/sh
+# report.sh - turn the benchmark's raw log into the results table and chart
+#
+# usage: report.sh RAW.log OUTDIR
+# Reads the RESULT/PROC/HOLD/E2E lines bench.sh collected and writes
+# OUTDIR/results.md (the tables: per setup and concurrency CPU ms/msg,
+# msgs/s, p99 and how many results differ from the corpus' expectation;
+# authtag/peer ratios of each back-to-back pair; the figures behind issue
+# 5's targets; Postfix end to end), OUTDIR/chart.dat and, with gnuplot,
+# OUTDIR/chart.png.
+set -eu
+RAW=$1
+OUT=$2
+
+# kv - awk helper: the value of key k in the current line
+AWKLIB='function kv(k,   i, n, a) { n = split($0, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }'
+
+awk "$AWKLIB"'
+/^DATE / { date = substr($0, 6) }
+/^MACHINE / { machine = substr($0, 9) }
+/^VERSIONS / { versions = substr($0, 10) }
+/^RESULT / {
+	l = kv("label"); c = kv("conc"); key = l SUBSEP c
+	cpu[key] = kv("cpu_ms_msg"); rate[key] = kv("msgs_s"); p99[key] = kv("p99_ms")
+	p50[key] = kv("p50_ms"); ok[key] = kv("ok"); err[key] = kv("errors")
+	rss[key] = kv("rss_kb"); gen[key] = kv("gen_cpu_ms_msg")
+	diff[key] = kv("spf_differ") "/" kv("dkim_differ") "/" kv("dmarc_differ")
+	absent[key] = kv("spf_absent") "/" kv("dkim_absent") "/" kv("dmarc_absent")
+	line[l] = $0
+}
+/^HOLD / { hold = $0 }
+/^E2E / { e2e[kv("label")] = kv("msgs_s"); sent[kv("label")] = kv("sent") "/" kv("msgs") }
+END {
+	printf "# authtag benchmark results\n\n%s; %s\n\n%s\n\n", date, machine, versions
+	print "Corpus: mkcorpus (2,000 messages, fixed seed), unix sockets, one message per connection."
+	print "CPU = utime+stime of the milter processes per message (/proc); p99 = closed loop, c clients."
+	print "differ = spf/dkim/dmarc results that differ from the corpus index (absent: method not reported).\n"
+	print "| setup | c | CPU ms/msg | msgs/s | p50 ms | p99 ms | differ | absent |"
+	print "|---|---|---|---|---|---|---|---|"
+	n = split("authtag.vs.chain chain authtag.vs.rspamd rspamd authtag.vs.dkimpy dkimpy null_s null", S, " ")
+	split("1 8 32", C, " ")
+	for (i = 1; i <= n; i++) for (j = 1; j <= 3; j++) {
+		k = S[i] SUBSEP C[j]
+		if (k in cpu)
+			printf "| %s | %s | %.3f | %.0f | %.2f | %.2f | %s | %s |\n", S[i], C[j], cpu[k], rate[k], p50[k], p99[k], diff[k], absent[k]
+	}
+	print "\n## authtag / peer, each pair measured back to back\n"
+	print "| peer | c | authtag CPU ms | peer CPU ms | CPU ratio | msgs/s ratio |"
+	print "|---|---|---|---|---|---|"
+	split("chain rspamd dkimpy", P, " ")
+	for (i = 1; i <= 3; i++) for (j = 1; j <= 3; j++) {
+		a = "authtag.vs." P[i] SUBSEP C[j]; b = P[i] SUBSEP C[j]
+		if ((a in cpu) && (b in cpu) && cpu[b] > 0)
+			printf "| %s | %s | %.3f | %.3f | %.2f | %.2f |\n", P[i], C[j], cpu[a], cpu[b], cpu[a] / cpu[b], (rate[b] > 0 ? rate[a] / rate[b] : 0)
+	}
+	print "\n## issue 5 targets\n"
+	for (j = 1; j <= 3; j++) {
+		a = "authtag.vs.chain" SUBSEP C[j]; b = "chain" SUBSEP C[j]
+		r = "authtag.vs.rspamd" SUBSEP C[j]; q = "rspamd" SUBSEP C[j]
+		if ((a in cpu) && (b in cpu) && (r in cpu) && (q in cpu))
+			printf "- T1 c=%s: authtag %.3f ms/msg (aim <= 0.4); vs chain %.2f (aim <= 0.33); vs rspamd %.2f (aim <= 0.20)\n", C[j], cpu[a], cpu[a] / cpu[b], cpu[r] / cpu[q]
+	}
+	if (("postfix-authtag" in e2e) && ("postfix-bare" in e2e) && e2e["postfix-bare"] > 0)
+		printf "- T2 Postfix: authtag %.1f%% of bare (aim >= 90%%); opendkim+opendmarc %.1f%%\n", 100 * e2e["postfix-authtag"] / e2e["postfix-bare"], 100 * e2e["postfix-chain"] / e2e["postfix-bare"]
+	k = "authtag.vs.chain" SUBSEP 32
+	if (k in p99) printf "- T3 p99 at c=32, closed loop: %.2f ms (aim <= 5)\n", p99[k]
+	k = "authtag.open1000" SUBSEP 32
+	if (k in p99) printf "- T3 p99 at c=32, open loop 1,000 msgs/s: %.2f ms (p50 %.2f); chain: %.2f ms\n", p99[k], p50[k], p99["chain.open1000" SUBSEP 32]
+	a = "authtag.1core" SUBSEP 32; b = "authtag.2core" SUBSEP 32
+	if ((a in rate) && (b in rate) && rate[a] > 0)
+		printf "- T4 two cores / one core (taskset, c=32): %.0f / %.0f msgs/s = %.2fx (aim >= 1.8)\n", rate[b], rate[a], rate[b] / rate[a]
+	a = "authtag.mem10k" SUBSEP 8; b = "authtag.memlong" SUBSEP 8
+	if ((a in rss) && (b in rss) && rss[a] > 0)
+		printf "- T5 RSS after 10,000: %d kB; after %d more: %d kB (%+.1f%%, aim within 10%%)\n", rss[a], ok[b], rss[b], 100 * (rss[b] - rss[a]) / rss[a]
+	if (hold != "") printf "- T5 1,000 clients each holding a 10 MB body: `%s`\n", hold
+	if (length(e2e) > 0) {
+		print "\n## Postfix end to end (smtp-source -s 20 -> Postfix -> smtp-sink)\n"
+		print "| setup | status=sent | msgs/s |"
+		print "|---|---|---|"
+		split("postfix-bare postfix-authtag postfix-chain", E, " ")
+		for (i = 1; i <= 3; i++) if (E[i] in e2e) printf "| %s | %s | %s |\n", E[i], sent[E[i]], e2e[E[i]]
+	}
+	printf "\nGenerator ceiling (null milter, 100 messages per connection, c=8): %s msgs/s, generator CPU %s ms/msg\n", rate["null.m100" SUBSEP 8], gen["null.m100" SUBSEP 8]
+}' "$RAW" >"$OUT/results.md"
+
+# chart data: CPU ms/msg and msgs/s per setup at c=1, 8, 32
+awk "$AWKLIB"'
+/^RESULT / { l = kv("label"); c = kv("conc"); cpu[l, c] = kv("cpu_ms_msg"); rate[l, c] = kv("msgs_s") }
+END {
+	n = split("authtag.vs.chain:authtag chain:opendkim+opendmarc rspamd:rspamd dkimpy:dkimpy-milter null_s:null-milter", S, " ")
+	print "# setup cpu1 cpu8 cpu32 rate1 rate8 rate32 (null-milter: libmilter, authtag\x27s steps, no work)"
+	for (i = 1; i <= n; i++) {
+		split(S[i], p, ":")
+		printf "%s %s %s %s %s %s %s\n", p[2], cpu[p[1], 1] + 0, cpu[p[1], 8] + 0, cpu[p[1], 32] + 0, rate[p[1], 1] + 0, rate[p[1], 8] + 0, rate[p[1], 32] + 0
+	}
+}' "$RAW" >"$OUT/chart.dat"
+
+if command -v gnuplot >/dev/null; then
+	gnuplot <<EOF || echo "report: gnuplot failed" >&2
+set terminal pngcairo size 1100,450 noenhanced
+set output "$OUT/chart.png"
+set multiplot layout 1,2 title "authtag vs peers ($(sed -n 's/^DATE //p' "$RAW" | head -1))"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set key top left
+set xtics rotate by -20
+set grid ytics
+set title "CPU ms per message (lower is better)"
+plot "$OUT/chart.dat" using 2:xtic(1) title "c=1", "" using 3 title "c=8", "" using 4 title "c=32"
+set title "messages per second (higher is better; log scale)"
+set logscale y
+set yrange [100:*]
+plot "$OUT/chart.dat" using 5:xtic(1) title "c=1", "" using 6 title "c=8", "" using 7 title "c=32"
+unset multiplot
+EOF
+fi
