@@ -10,13 +10,16 @@
  * the blocking ub_resolve().
  *
  * A struct dns_cache remembers every answer of one message so that SPF,
- * DKIM and DMARC never ask the same name/type twice for it; the answers
- * (and the ub_result they point into) are freed with the cache.
+ * DKIM and DMARC never ask the same name/type twice for it. Behind it,
+ * dns_store.c keeps answers between messages for their TTL, so a warm
+ * lookup never leaves the calling thread. Answers are refcounted: the
+ * cache drops its references when it is freed.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +30,18 @@
 
 #include "config.h"
 #include "dns.h"
+#include "dns_store.h"
 
-#define DNS_CNAME_HOPS 8 /* CNAMEs followed by hand, at most */
+#define DNS_CNAME_HOPS    8     /* CNAMEs followed by hand, at most */
+#define DNS_STORE_ANSWERS 65536 /* answers kept between messages */
 
 struct dns_resolver {
 	struct ub_ctx *ctx;
 	pthread_t driver;
 	int stop_pipe[2]; /* written to stop the driver thread */
 	unsigned timeout_ms;
+	struct dns_store *store; /* answers kept between messages */
+	atomic_uint sent;        /* queries handed to libunbound */
 };
 
 /* one asynchronous query, shared by the waiting thread and the callback */
@@ -49,9 +56,7 @@ struct dns_pending {
 
 struct dns_entry {
 	struct dns_entry *next;
-	char *name;
-	struct dns_answer answer;
-	struct ub_result *result; /* owns the data answer points into */
+	struct dns_blob *blob; /* one reference */
 };
 
 struct dns_cache {
@@ -211,6 +216,10 @@ dns_resolver_new(const struct config *cfg, char *err, size_t errlen)
 	res->timeout_ms = cfg->resolver_timeout * 1000;
 	if (res->timeout_ms == 0)
 		res->timeout_ms = 5000;
+	if ((res->store = dns_store_new(DNS_STORE_ANSWERS)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if ((res->ctx = ub_ctx_create()) == NULL) {
 		snprintf(err, errlen, "libunbound: cannot create a context");
 		goto fail;
@@ -233,6 +242,7 @@ fail:
 	}
 	if (res->ctx != NULL)
 		ub_ctx_delete(res->ctx);
+	dns_store_free(res->store);
 	free(res);
 	return NULL;
 }
@@ -248,7 +258,15 @@ dns_resolver_free(struct dns_resolver *res)
 	close(res->stop_pipe[0]);
 	close(res->stop_pipe[1]);
 	ub_ctx_delete(res->ctx);
+	dns_store_free(res->store);
 	free(res);
+}
+
+/* dns_resolver_sent - how many queries were handed to libunbound */
+unsigned
+dns_resolver_sent(struct dns_resolver *res)
+{
+	return atomic_load(&res->sent);
 }
 
 /* dns_resolver_set_timeout - change the per-query timeout */
@@ -321,6 +339,7 @@ dns_resolve(struct dns_resolver *res, const char *name, int rrtype,
 
 	if (p == NULL)
 		return NULL;
+	atomic_fetch_add(&res->sent, 1);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -449,9 +468,7 @@ dns_cache_free(struct dns_cache *cache)
 		return;
 	for (e = cache->entries; e != NULL; e = next) {
 		next = e->next;
-		if (e->result != NULL)
-			ub_resolve_free(e->result);
-		free(e->name);
+		dns_blob_unref(e->blob);
 		free(e);
 	}
 	free(cache);
@@ -462,37 +479,6 @@ unsigned
 dns_cache_queries(const struct dns_cache *cache)
 {
 	return cache->queries;
-}
-
-/* dns_answer_fill - turn a ub_result into our answer */
-static void
-dns_answer_fill(struct dns_answer *ans, const struct ub_result *r)
-{
-	ans->rcode = r->rcode;
-	ans->packet = r->answer_packet;
-	ans->packet_len = r->answer_len;
-	ans->secure = r->secure;
-	if (r->bogus) {
-		ans->status = DNS_TEMPFAIL;
-		return;
-	}
-	switch (r->rcode) {
-	case 0:
-		ans->status = r->havedata ? DNS_OK : DNS_NODATA;
-		break;
-	case 3:
-		ans->status = DNS_NXDOMAIN;
-		break;
-	default: /* SERVFAIL, REFUSED, ...: may work next time */
-		ans->status = DNS_TEMPFAIL;
-		return;
-	}
-	if (ans->status == DNS_OK) {
-		while (r->data[ans->count] != NULL)
-			ans->count++;
-		ans->rdata = (unsigned char **)r->data;
-		ans->rdlen = r->len;
-	}
 }
 
 /* dns_lookup - ask for name/rrtype once per message */
@@ -511,25 +497,33 @@ dns_lookup(struct dns_cache *cache, const char *name, int rrtype)
 	if (name[len - 1] == '.')
 		len--;
 	for (e = cache->entries; e != NULL; e = e->next)
-		if (e->answer.rrtype == rrtype && strlen(e->name) == len &&
-		    strncasecmp(e->name, name, len) == 0)
-			return &e->answer;
+		if (e->blob->answer.rrtype == rrtype &&
+		    strlen(e->blob->name) == len &&
+		    strncasecmp(e->blob->name, name, len) == 0)
+			return &e->blob->answer;
 
-	if ((e = calloc(1, sizeof(*e))) == NULL ||
-	    (e->name = strndup(name, len)) == NULL) {
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return &dns_tempfail_answer;
+	cache->queries++;
+	/* another message may have asked already; else ask libunbound */
+	e->blob = dns_store_get(cache->res->store, name, len, rrtype);
+	if (e->blob == NULL) {
+		char *qname = strndup(name, len);
+
+		e->blob = dns_blob_new(
+		    name, len, rrtype,
+		    qname ? dns_resolve_chasing(cache, qname, rrtype) : NULL);
+		free(qname);
+		if (e->blob != NULL)
+			dns_store_put(cache->res->store, e->blob);
+	}
+	if (e->blob == NULL) {
 		free(e);
 		return &dns_tempfail_answer;
 	}
-	e->answer.rrtype = rrtype;
-	cache->queries++;
-	e->result = dns_resolve_chasing(cache, e->name, rrtype);
-	if (e->result == NULL)
-		e->answer.status = DNS_TEMPFAIL;
-	else
-		dns_answer_fill(&e->answer, e->result);
 	e->next = cache->entries;
 	cache->entries = e;
-	return &e->answer;
+	return &e->blob->answer;
 }
 
 /* dns_txt_join - the i-th TXT record's strings joined into out */

@@ -67,6 +67,9 @@ struct dns_resolver *dns_resolver_new(const struct config *cfg, char *err,
 /* dns_resolver_free - stop the driver thread and free the context */
 void dns_resolver_free(struct dns_resolver *res);
 
+/* dns_resolver_sent - how many queries were handed to libunbound */
+unsigned dns_resolver_sent(struct dns_resolver *res);
+
 /* dns_resolver_set_timeout - change the per-query timeout (milliseconds) */
 void dns_resolver_set_timeout(struct dns_resolver *res, unsigned ms);
 
@@ -93,7 +96,10 @@ const struct dns_answer *dns_lookup(struct dns_cache *cache, const char *name,
  */
 void dns_cache_set_deadline(struct dns_cache *cache, unsigned ms);
 
-/* dns_cache_queries - how many queries this cache sent to the resolver */
+/*
+ * dns_cache_queries - how many lookups this cache could not answer itself
+ * (each went to the process-wide answer store, then to libunbound)
+ */
 unsigned dns_cache_queries(const struct dns_cache *cache);
 
 /*

@@ -188,6 +188,37 @@ test_deadline_bounds_a_message(void **state)
 }
 
 static void
+test_store_between_messages(void **state)
+{
+	struct fixture *f = *state;
+	struct dns_cache *c1 = dns_cache_new(f->res), *c2;
+	unsigned before = dns_resolver_sent(f->res);
+
+	assert_int_equal(dns_lookup(c1, "mail.example.com", DNS_T_A)->status,
+			 DNS_OK);
+	assert_int_equal(dns_lookup(c1, "nosuch.example.com", DNS_T_A)->status,
+			 DNS_NXDOMAIN);
+	assert_int_equal(
+	    dns_lookup(c1, "x.slow.example.net", DNS_T_TXT)->status,
+	    DNS_TEMPFAIL);
+	assert_int_equal(dns_resolver_sent(f->res) - before, 3);
+	/* the next message: answers and NXDOMAIN come from the store, the
+	 * time-out is asked again (a failure is never kept) */
+	c2 = dns_cache_new(f->res);
+	dns_cache_free(c1); /* the store keeps its own reference */
+	assert_int_equal(dns_lookup(c2, "MAIL.example.com.", DNS_T_A)->count,
+			 2);
+	assert_int_equal(dns_lookup(c2, "nosuch.example.com", DNS_T_A)->status,
+			 DNS_NXDOMAIN);
+	assert_int_equal(dns_resolver_sent(f->res) - before, 3);
+	assert_int_equal(
+	    dns_lookup(c2, "x.slow.example.net", DNS_T_TXT)->status,
+	    DNS_TEMPFAIL);
+	assert_int_equal(dns_resolver_sent(f->res) - before, 4);
+	dns_cache_free(c2);
+}
+
+static void
 test_name_decode(void **state)
 {
 	static const unsigned char good[] = "\3mx1\7example\3com";
@@ -254,6 +285,8 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_deadline_bounds_a_message,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_between_messages, setup,
+					    teardown),
 	    cmocka_unit_test(test_name_decode),
 	    cmocka_unit_test_setup_teardown(test_threads_share_resolver, setup,
 					    teardown),
