@@ -296,8 +296,8 @@ score_stage_run(const struct score_stage *st, const struct score_message *msg,
 				 sizeof(domain)) == 0) {
 		user.name = name;
 		user.domain = domain;
-		if (userprefs_path(st->cfg->user_prefs, name, domain, path,
-				   sizeof(path)) == 0)
+		if (userprefs_path(st->prefs, st->cfg->user_prefs, name, domain,
+				   path, sizeof(path)) == 0)
 			prefs = userprefs_get(st->prefs, path);
 		user.prefs = prefs;
 	}

@@ -68,11 +68,26 @@ struct up_cached {
 	unsigned long used; /* for evicting the least recently used */
 };
 
+/* a user's home directory as the password database gave it, or none */
+struct up_home {
+	char *name;
+	char *dir; /* NULL: no such user */
+	time_t expires;
+};
+
+#define UP_HOME_TTL                                                            \
+	60 /* seconds a home directory (or its absence) is                     \
+	      trusted: getpwnam goes through NSS, which can                    \
+	      open files or ask a daemon for every call */
+#define UP_HOME_MAX 1024
+
 struct userprefs_cache {
 	pthread_mutex_t lock;
 	struct up_cached *files;
 	size_t nfiles, max;
 	unsigned long clock;
+	struct up_home *homes;
+	size_t nhomes;
 };
 
 /* the directives read, with their SpamAssassin 3 aliases */
@@ -642,13 +657,76 @@ userprefs_header_addrs(const char *const *values, size_t nvalues,
 	return n;
 }
 
+/*
+ * up_home_lookup - name's home directory into dir (via the cache when c
+ * is not NULL); 0, or -1 when there is no such user or it does not fit
+ */
+static int
+up_home_lookup(struct userprefs_cache *c, const char *name, char *dir,
+	       size_t dirlen)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	struct up_home *h = NULL;
+	struct timespec now;
+	int rc = -1;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (c != NULL) {
+		pthread_mutex_lock(&c->lock);
+		for (size_t i = 0; i < c->nhomes; i++)
+			if (strcmp(c->homes[i].name, name) == 0 &&
+			    c->homes[i].expires > now.tv_sec) {
+				h = &c->homes[i];
+				rc = h->dir != NULL && strlen(h->dir) < dirlen
+					 ? (strcpy(dir, h->dir), 0)
+					 : -1;
+				break;
+			}
+		pthread_mutex_unlock(&c->lock);
+		if (h != NULL)
+			return rc;
+	}
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
+	    pw.pw_dir != NULL && strlen(pw.pw_dir) < dirlen) {
+		strcpy(dir, pw.pw_dir);
+		rc = 0;
+	}
+	if (c == NULL)
+		return rc;
+	pthread_mutex_lock(&c->lock);
+	/* a full table is simply emptied: it is only a cache */
+	if (c->nhomes == UP_HOME_MAX) {
+		for (size_t i = 0; i < c->nhomes; i++) {
+			free(c->homes[i].name);
+			free(c->homes[i].dir);
+		}
+		c->nhomes = 0;
+	}
+	if (c->homes == NULL)
+		c->homes = calloc(UP_HOME_MAX, sizeof(*c->homes));
+	if (c->homes != NULL) {
+		h = &c->homes[c->nhomes];
+		h->name = strdup(name);
+		h->dir = rc == 0 ? strdup(dir) : NULL;
+		h->expires = now.tv_sec + UP_HOME_TTL;
+		if (h->name != NULL && (rc != 0 || h->dir != NULL))
+			c->nhomes++;
+		else {
+			free(h->name);
+			free(h->dir);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 /* userprefs_path - expand a UserPrefs template for one user */
 int
-userprefs_path(const char *tmpl, const char *user, const char *domain,
-	       char *out, size_t outlen)
+userprefs_path(struct userprefs_cache *c, const char *tmpl, const char *user,
+	       const char *domain, char *out, size_t outlen)
 {
-	char exp[4096], *rest, name[256], buf[4096];
-	struct passwd pw, *res = NULL;
+	char exp[4096], *rest, name[256], home[4096];
 	size_t nlen;
 
 	if (tmpl == NULL || *tmpl == '\0' ||
@@ -666,9 +744,8 @@ userprefs_path(const char *tmpl, const char *user, const char *domain,
 		return -1;
 	memcpy(name, exp + 1, nlen);
 	name[nlen] = '\0';
-	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || res == NULL ||
-	    pw.pw_dir == NULL ||
-	    snprintf(out, outlen, "%s%s", pw.pw_dir, rest) >= (int)outlen)
+	if (up_home_lookup(c, name, home, sizeof(home)) != 0 ||
+	    snprintf(out, outlen, "%s%s", home, rest) >= (int)outlen)
 		return -1;
 	return 0;
 }
@@ -708,6 +785,11 @@ userprefs_cache_free(struct userprefs_cache *c)
 		up_unref(c->files[i].prefs);
 	}
 	free(c->files);
+	for (size_t i = 0; i < c->nhomes; i++) {
+		free(c->homes[i].name);
+		free(c->homes[i].dir);
+	}
+	free(c->homes);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

@@ -80,13 +80,16 @@ size_t userprefs_header_addrs(const char *const *values, size_t nvalues,
 			      char (*out)[RES_ADDRESS_MAX], size_t max,
 			      bool lower);
 
+
 /*
  * userprefs_path - expand a UserPrefs template for one user: %u, %d, and
- * a leading ~user through the password database. -1 when the template is
- * empty, the user unknown or the path does not fit.
+ * a leading ~user through the password database, whose answers (and
+ * unknown users) c keeps for a minute (c may be NULL: no caching). -1
+ * when the template is empty, the user unknown or the path does not fit.
  */
-int userprefs_path(const char *tmpl, const char *user, const char *domain,
-		   char *out, size_t outlen);
+int userprefs_path(struct userprefs_cache *c, const char *tmpl,
+		   const char *user, const char *domain, char *out,
+		   size_t outlen);
 
 /* userprefs_cache_new - an empty cache of at most max files; NULL */
 struct userprefs_cache *userprefs_cache_new(size_t max);

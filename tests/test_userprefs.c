@@ -288,20 +288,39 @@ test_path_template(void **state)
 	char path[256];
 
 	(void)state;
-	assert_int_equal(userprefs_path("/var/sa/%d/%u/user_prefs", "bob",
+	assert_int_equal(userprefs_path(NULL, "/var/sa/%d/%u/user_prefs", "bob",
 					"example.org", path, sizeof(path)),
 			 0);
 	assert_string_equal(path, "/var/sa/example.org/bob/user_prefs");
-	assert_int_equal(userprefs_path("~root/.spamassassin/user_prefs", "x",
-					"y", path, sizeof(path)),
+	assert_int_equal(userprefs_path(NULL, "~root/.spamassassin/user_prefs",
+					"x", "y", path, sizeof(path)),
 			 0);
 	assert_string_equal(path, "/root/.spamassassin/user_prefs");
-	assert_int_equal(userprefs_path("~%u/p", "no_such_user_zz9", "y", path,
-					sizeof(path)),
+	assert_int_equal(userprefs_path(NULL, "~%u/p", "no_such_user_zz9", "y",
+					path, sizeof(path)),
 			 -1);
-	assert_int_equal(userprefs_path("", "bob", "y", path, sizeof(path)),
+	assert_int_equal(
+	    userprefs_path(NULL, "", "bob", "y", path, sizeof(path)), -1);
+	assert_int_equal(userprefs_path(NULL, "/x/%u", "bob", "y", path, 5),
 			 -1);
-	assert_int_equal(userprefs_path("/x/%u", "bob", "y", path, 5), -1);
+	{
+		/* through a cache: the same answers, misses included */
+		struct userprefs_cache *c = userprefs_cache_new(4);
+
+		for (int round = 0; round < 2; round++) {
+			assert_int_equal(
+			    userprefs_path(c, "~root/.spamassassin/user_prefs",
+					   "x", "y", path, sizeof(path)),
+			    0);
+			assert_string_equal(path,
+					    "/root/.spamassassin/user_prefs");
+			assert_int_equal(userprefs_path(c, "~%u/p",
+							"no_such_user_zz9", "y",
+							path, sizeof(path)),
+					 -1);
+		}
+		userprefs_cache_free(c);
+	}
 }
 
 /* write_file - replace path's contents */
