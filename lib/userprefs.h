@@ -80,7 +80,6 @@ size_t userprefs_header_addrs(const char *const *values, size_t nvalues,
 			      char (*out)[RES_ADDRESS_MAX], size_t max,
 			      bool lower);
 
-
 /*
  * userprefs_path - expand a UserPrefs template for one user: %u, %d, and
  * a leading ~user through the password database, whose answers (and
