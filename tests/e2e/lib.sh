@@ -437,3 +437,31 @@ pf_queue_empty() {
 		"$E2E_PF/spool/active" "$E2E_PF/spool/deferred" -type f \
 		2>/dev/null | head -n 1)" ]
 }
+
+# --- shared by the Postfix and Sendmail tests (they set SMTP_PORT, CONF,
+# DNS_PORT and MAILDIR before calling these) ---
+
+# send_smtp SOURCE MAIL-FROM FILE [swaks options] - one message via swaks
+send_smtp() {
+	_src=$1
+	_mf=$2
+	_file=$3
+	shift 3
+	swaks --server "127.0.0.1:$SMTP_PORT" --local-interface "$_src" \
+		--helo client.example.net --from "$_mf" \
+		--to bob@dest.example.org --data "@$_file" "$@"
+}
+
+# new_conf ID [LINE...] - replace the configuration file atomically
+new_conf() {
+	_id=$1
+	shift
+	authtag_conf "$CONF.new" "$_id" "$DNS_PORT" "$@"
+	mv "$CONF.new" "$CONF"
+}
+
+# delivered_ids PREFIX - "count id" for each Message-ID of a batch
+delivered_ids() {
+	cat "$MAILDIR"/* 2>/dev/null | grep -i -o "^Message-ID: <$1-[0-9]*@" |
+		sort | uniq -c
+}

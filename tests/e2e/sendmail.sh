@@ -124,25 +124,6 @@ grep -q "^Xauthtag, S=$SOCK" "$SM/test.cf" || {
 	exit 1
 }
 
-# send_smtp SOURCE MAIL-FROM FILE [swaks options] - one message via swaks
-send_smtp() {
-	_src=$1
-	_mf=$2
-	_file=$3
-	shift 3
-	swaks --server "127.0.0.1:$SMTP_PORT" --local-interface "$_src" \
-		--helo client.example.net --from "$_mf" \
-		--to bob@dest.example.org --data "@$_file" "$@"
-}
-
-# new_conf ID [LINE...] - replace the configuration file atomically
-new_conf() {
-	_id=$1
-	shift
-	authtag_conf "$CONF.new" "$_id" "$DNS_PORT" "$@"
-	mv "$CONF.new" "$CONF"
-}
-
 # wait_batch PREFIX N - until N distinct messages of the batch arrived
 wait_batch() {
 	wait_until 120 sh -c "[ \$(cat '$MAILDIR'/* 2>/dev/null |
@@ -151,8 +132,7 @@ wait_batch() {
 
 # check_batch PREFIX N - each of N Message-IDs delivered exactly once
 check_batch() {
-	_ids=$(cat "$MAILDIR"/* 2>/dev/null | grep -i -o "^Message-ID: <$1-[0-9]*@" |
-		sort | uniq -c)
+	_ids=$(delivered_ids "$1")
 	_distinct=$(printf '%s\n' "$_ids" | grep -c .)
 	_dups=$(printf '%s\n' "$_ids" | awk '$1 > 1' | grep -c .)
 	if [ "$_distinct" -eq "$2" ] && [ "$_dups" -eq 0 ]; then
