@@ -19,12 +19,12 @@
 
 #include "authres.h"
 #include "config.h"
-#include "dkim.h"
-#include "dmarc.h"
-#include "dns.h"
+#include "auth/dkim.h"
+#include "auth/dmarc.h"
+#include "dns/dns.h"
 #include "engine.h"
-#include "score.h"
-#include "spf.h"
+#include "score/score.h"
+#include "auth/spf.h"
 
 #define ENGINE_HEADER_BYTES (1024 * 1024) /* kept per message, at most */
 #define ENGINE_MAX_HEADERS  10000

@@ -17,7 +17,7 @@
 #include <syslog.h>
 
 #include "milter.h"
-#include "score.h"
+#include "score/score.h"
 
 #define SUMMARY_DKIM_MAX 4 /* signatures named in the line; then "+N" */
 

@@ -4,4 +4,4 @@
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
 SPF_SUITE_CASES=191 SPF_SUITE_FILE="$top_srcdir/tests/data/spf-rfc4408/rfc4408-tests.yml" \
-	exec "$top_builddir/tests/test_spf_suite" "$@"
+	exec "$top_builddir/tests/unit/test_spf_suite" "$@"

@@ -16,7 +16,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "dmarc_psl.h"
+#include "auth/dmarc_psl.h"
 #include "fuzz_common.h"
 #include "result.h"
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmarc_record.h"
+#include "auth/dmarc_record.h"
 
 /* fz_pol_ok - a policy value the header allows */
 static bool

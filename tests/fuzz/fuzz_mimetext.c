@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "mimetext.h"
+#include "score/mimetext.h"
 
 #define FZ_MAX_HEADERS 32
 #define FZ_LINE_MAX    (2048 + 4)

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
-#include "score_rules_int.h"
+#include "score/score_rules_int.h"
 
 #define FZ_MAX_INPUT (64u << 10)
 

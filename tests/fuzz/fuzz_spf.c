@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 #include "fuzz_common.h"
-#include "spf.h"
-#include "spf_int.h"
+#include "auth/spf.h"
+#include "auth/spf_int.h"
 
 static const char *const fz_clients[] = {
     "192.0.2.3",

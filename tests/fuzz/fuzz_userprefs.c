@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "userprefs.h"
+#include "score/userprefs.h"
 
 #define FZ_MAX_ADDRS 8
 

@@ -44,16 +44,15 @@ deps()
 	case $1 in
 	mailaddr) echo "mailaddr" ;;
 	authres) echo "authres result" ;;
-	spf) # dns.c for dns_name_valid(); it needs dns_store.c once that exists
-		echo "spf_parse dns"
-		[ -f "$top/lib/dns_store.c" ] && echo "dns_store"
+	spf) # dns.c for dns_name_valid(), and the answer store it uses
+		echo "auth/spf_parse dns/dns dns/dns_store"
 		echo "-lunbound -lpthread" ;;
-	dmarc_record) echo "dmarc_record" ;;
-	dmarc_psl) echo "dmarc_psl mailaddr" ;;
-	score_rules) echo "score_rules_parse score_rules_load score_meta \
+	dmarc_record) echo "auth/dmarc_record" ;;
+	dmarc_psl) echo "auth/dmarc_psl mailaddr" ;;
+	score_rules) echo "score/score_rules_parse score/score_rules_load score/score_meta \
 		-lpcre2-8 -lm" ;;
-	mimetext) echo "mimetext mimetext_html" ;;
-	userprefs) echo "userprefs -lpthread -lm" ;;
+	mimetext) echo "score/mimetext score/mimetext_html" ;;
+	userprefs) echo "score/userprefs -lpthread -lm" ;;
 	*) echo "run.sh: unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -65,7 +64,7 @@ for h in $harnesses; do
 		case $d in
 		-*) libs="$libs $d"; continue ;;
 		esac
-		o="$BUILD/obj/$d.o"
+		o="$BUILD/obj/$(echo "$d" | tr / _).o"
 		if [ ! -f "$o" ] || [ "$top/lib/$d.c" -nt "$o" ]; then
 			$CC $CFLAGS -fsanitize=fuzzer-no-link -c \
 			    "$top/lib/$d.c" -o "$o"

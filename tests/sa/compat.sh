@@ -17,7 +17,7 @@ command -v spamassassin >/dev/null 2>&1 || {
 	echo "SKIP: spamassassin is not installed"
 	exit 77
 }
-tool=$top_builddir/tests/score_tool
+tool=$top_builddir/tests/unit/score_tool
 share=/usr/share/spamassassin
 work=$(mktemp -d "${TMPDIR:-/tmp}/authtag-sa.XXXXXX") || exit 99
 trap 'rm -rf "$work"' EXIT INT TERM

@@ -12,7 +12,7 @@ command -v spamd >/dev/null 2>&1 && command -v nc >/dev/null 2>&1 || {
 	echo "SKIP: spamd or nc is not installed"
 	exit 77
 }
-tool=$top_builddir/tests/score_tool
+tool=$top_builddir/tests/unit/score_tool
 work=$(mktemp -d "${TMPDIR:-/tmp}/authtag-spamd.XXXXXX") || exit 99
 launcher=
 cleanup() {

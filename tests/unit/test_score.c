@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "score.h"
+#include "score/score.h"
 
 /* hit - a hit for a hand-made outcome */
 static struct score_hit

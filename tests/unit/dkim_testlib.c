@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "dkim.h"
+#include "auth/dkim.h"
 #include "dkim_testlib.h"
-#include "dns.h"
+#include "dns/dns.h"
 
 /* a loopback address unbound is told never to ask: instant SERVFAIL */
 #define DKIM_TEST_DEAD "127.0.0.2"

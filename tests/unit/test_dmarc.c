@@ -21,10 +21,10 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "dmarc.h"
-#include "dmarc_psl.h"
-#include "dmarc_record.h"
-#include "dns.h"
+#include "auth/dmarc.h"
+#include "auth/dmarc_psl.h"
+#include "auth/dmarc_record.h"
+#include "dns/dns.h"
 #include "testutil.h"
 
 #define DEBIAN_PSL "/usr/share/publicsuffix/public_suffix_list.dat"

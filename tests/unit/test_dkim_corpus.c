@@ -27,9 +27,9 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "dkim.h"
+#include "auth/dkim.h"
 #include "dkim_testlib.h"
-#include "dns.h"
+#include "dns/dns.h"
 
 enum profile {
 	PROF_STRICT = 1,

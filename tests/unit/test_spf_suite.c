@@ -24,9 +24,9 @@
 #include <yaml.h>
 
 #include "config.h"
-#include "dns.h"
+#include "dns/dns.h"
 #include "result.h"
-#include "spf.h"
+#include "auth/spf.h"
 #include "testutil.h"
 
 #define SUITE_CASES      203 /* cases in the copied suite file */

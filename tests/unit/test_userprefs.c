@@ -19,7 +19,7 @@
 
 #include "result.h"
 #include "testutil.h"
-#include "userprefs.h"
+#include "score/userprefs.h"
 
 static void
 test_glob(void **state)

@@ -24,11 +24,11 @@
 #include <opendkim/dkim.h> /* DKIM_SIGN_* for the signing helper */
 
 #include "config.h"
-#include "dkim.h"
+#include "auth/dkim.h"
 #include "dkim_testkeys.h"
 #include "dkim_testlib.h"
 #include "dkim_testsign.h"
-#include "dns.h"
+#include "dns/dns.h"
 
 static const char base_msg[] = "From: Alice <alice@example.com>\r\n"
 			       "To: Bob <bob@example.org>\r\n"

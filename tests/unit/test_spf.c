@@ -21,10 +21,10 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "dns.h"
+#include "dns/dns.h"
 #include "result.h"
-#include "spf.h"
-#include "spf_int.h"
+#include "auth/spf.h"
+#include "auth/spf_int.h"
 #include "testutil.h"
 
 /* client 192.0.2.3 with PTR mx.example.org, as in RFC 7208 section 7.4 */

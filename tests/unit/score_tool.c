@@ -20,7 +20,7 @@
 #include "authres.h"
 #include "config.h"
 #include "result.h"
-#include "score.h"
+#include "score/score.h"
 
 #define TOOL_MAX_HEADERS 256
 

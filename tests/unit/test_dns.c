@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "dns.h"
+#include "dns/dns.h"
 #include "testutil.h"
 
 struct fixture {

@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 #include "spf.h"
 #include "spf_int.h"
 

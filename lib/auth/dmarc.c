@@ -21,7 +21,7 @@
 #include "dmarc.h"
 #include "dmarc_psl.h"
 #include "dmarc_record.h"
-#include "dns.h"
+#include "dns/dns.h"
 #include "mailaddr.h"
 
 #define DMARC_DEFAULT_PSL "/usr/share/publicsuffix/public_suffix_list.dat"

@@ -19,8 +19,8 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "score.h"
-#include "score_rules_int.h"
+#include "score/score.h"
+#include "score/score_rules_int.h"
 #include "testutil.h"
 
 /* a temporary rules directory */

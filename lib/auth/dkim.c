@@ -27,7 +27,7 @@
 
 #include "config.h"
 #include "dkim.h"
-#include "dns.h"
+#include "dns/dns.h"
 
 #define DKIM_HDR_NAME     "DKIM-Signature"
 #define DKIM_BODY_PIECE   8192 /* CRLF-converted body is fed in pieces */

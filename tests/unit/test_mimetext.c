@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "mimetext.h"
+#include "score/mimetext.h"
 
 /* qp - decode a quoted-printable string into a static buffer */
 static const char *

@@ -27,7 +27,7 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "score.h"
+#include "score/score.h"
 
 /* a scripted spamd: one connection, then it answers reply (or nothing) */
 struct fake {

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 #include "spf.h"
 #include "spf_int.h"
 
