@@ -4,12 +4,20 @@
  * Owns the order of work for a connection and its messages: SPF when the
  * envelope sender is known, DKIM fed as headers and body chunks arrive,
  * DMARC and the Authentication-Results header at end of message, and the
- * list of forged A-R headers (those that claim our authserv-id) to remove.
- * It decides nothing about delivery: the caller applies the edits.
+ * list of forged A-R headers (those that claim our authserv-id) and of
+ * incoming X-Spam-* headers to remove. It decides everything about the
+ * message: the edits and the action (accept, reject, quarantine,
+ * tempfail); the milter and authtag-check only apply them.
  *
  * Per-message memory is bounded: headers are kept (for From, for forged
  * A-R detection and for the scoring stage) only up to ENGINE_HEADER_BYTES;
- * the body is never kept, only streamed into the DKIM hashes.
+ * the body is streamed into the DKIM hashes and kept only up to what the
+ * scorers read (body_limit).
+ *
+ * The error path is part of the contract: a forged header is counted
+ * without allocating, so it is removed whatever else failed; results we
+ * could not compute are not written; and when even the removals cannot
+ * be listed, the message is tempfailed rather than passed on.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -23,8 +31,10 @@
 #include "auth/dmarc.h"
 #include "dns/dns.h"
 #include "engine.h"
-#include "score/score.h"
 #include "auth/spf.h"
+#include "mailaddr.h"
+#include "score/score.h"
+#include "strbuf.h"
 
 #define ENGINE_HEADER_BYTES (1024 * 1024) /* kept per message, at most */
 #define ENGINE_MAX_HEADERS  10000
@@ -78,15 +88,20 @@ struct engine_msg {
 	 * able to hide a forged A-R or a second From behind 1 MB of filler */
 	unsigned ar_count; /* A-R headers seen */
 	unsigned *forged;  /* 1-based A-R indexes that claim our id */
-	size_t nforged;
+	size_t nforged, forged_cap;
+	bool forged_lost;       /* an index was not kept: remove every A-R */
 	char *from[2];          /* the first two From values */
 	unsigned from_count;    /* From fields seen */
-	bool out_of_memory;     /* bookkeeping failed: tag only */
+	bool out_of_memory;     /* results-affecting bookkeeping failed */
 	struct spam_name *spam; /* incoming X-Spam-* fields, to remove */
-	size_t nspam;
-	unsigned char *body; /* the first body_limit bytes, for scoring */
-	size_t body_len, body_cap;
+	size_t nspam, spam_cap;
+	bool spam_lost; /* an X-Spam-* name was not kept: tempfail */
+	size_t rcpts_cap, headers_cap;
+	struct strbuf body; /* the first body_limit bytes, for scoring */
 	bool body_truncated;
+	bool local; /* local submission: never rejected */
+	char mail_domain[RES_DOMAIN_MAX]; /* for logs */
+	char from_log[RES_DOMAIN_MAX + 32]; /* for logs */
 	struct score_outcome score;
 	bool scored;
 	struct auth_results results;
@@ -220,22 +235,23 @@ engine_msg_new(struct engine_conn *conn)
 	return msg;
 }
 
-/* engine_strip_address - the address inside optional <> and blanks */
-static char *
-engine_strip_address(const char *addr)
+/* engine_grow - make room for one more element of size sz in *arr,
+ * doubling the capacity; -1 when memory ran out (*arr unchanged) */
+static int
+engine_grow(void *arr, size_t *cap, size_t n, size_t sz)
 {
-	size_t len;
+	void **p = arr;
+	size_t ncap;
+	void *grown;
 
-	while (isspace((unsigned char)*addr))
-		addr++;
-	len = strlen(addr);
-	while (len > 0 && isspace((unsigned char)addr[len - 1]))
-		len--;
-	if (len >= 2 && addr[0] == '<' && addr[len - 1] == '>') {
-		addr++;
-		len -= 2;
-	}
-	return strndup(addr, len);
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 8;
+	if ((grown = reallocarray(*p, ncap, sz)) == NULL)
+		return -1;
+	*p = grown;
+	*cap = ncap;
+	return 0;
 }
 
 /* engine_msg_mailfrom - envelope sender; SPF is evaluated here */
@@ -250,8 +266,12 @@ engine_msg_mailfrom(struct engine_msg *msg, const char *addr)
 		return;
 	conn = msg->conn;
 	cfg = conn->eng->cfg;
-	if ((msg->mail_from = engine_strip_address(addr)) == NULL)
+	if ((msg->mail_from = mailaddr_envelope_strip(addr)) == NULL) {
+		msg->out_of_memory = true;
 		return;
+	}
+	mailaddr_envelope_domain(addr, msg->mail_domain,
+				 sizeof(msg->mail_domain));
 	if (engine_conn_is_trusted(conn) || conn->client_ip == NULL)
 		return;
 	req = (struct spf_request){
@@ -270,18 +290,17 @@ engine_msg_mailfrom(struct engine_msg *msg, const char *addr)
 void
 engine_msg_rcpt(struct engine_msg *msg, const char *addr)
 {
-	char **grown, *copy;
+	char *copy;
 
 	if (msg == NULL || addr == NULL)
 		return;
-	if ((copy = engine_strip_address(addr)) == NULL)
-		return;
-	grown = realloc(msg->rcpts, (msg->nrcpts + 1) * sizeof(*grown));
-	if (grown == NULL) {
+	if ((copy = mailaddr_envelope_strip(addr)) == NULL ||
+	    engine_grow(&msg->rcpts, &msg->rcpts_cap, msg->nrcpts,
+			sizeof(*msg->rcpts)) != 0) {
 		free(copy);
+		msg->out_of_memory = true; /* user_prefs need every one */
 		return;
 	}
-	msg->rcpts = grown;
 	msg->rcpts[msg->nrcpts++] = copy;
 }
 
@@ -289,21 +308,17 @@ engine_msg_rcpt(struct engine_msg *msg, const char *addr)
 static void
 engine_msg_note_spam(struct engine_msg *msg, const char *name)
 {
-	struct spam_name *grown;
-
 	for (size_t i = 0; i < msg->nspam; i++)
 		if (strcasecmp(msg->spam[i].name, name) == 0) {
 			msg->spam[i].count++;
 			return;
 		}
-	grown = realloc(msg->spam, (msg->nspam + 1) * sizeof(*grown));
-	if (grown == NULL || (grown[msg->nspam].name = strdup(name)) == NULL) {
-		if (grown != NULL)
-			msg->spam = grown;
-		msg->out_of_memory = true;
+	if (engine_grow(&msg->spam, &msg->spam_cap, msg->nspam,
+			sizeof(*msg->spam)) != 0 ||
+	    (msg->spam[msg->nspam].name = strdup(name)) == NULL) {
+		msg->spam_lost = true;
 		return;
 	}
-	msg->spam = grown;
 	msg->spam[msg->nspam++].count = 1;
 }
 
@@ -312,18 +327,16 @@ static void
 engine_msg_note(struct engine_msg *msg, const char *name, const char *value)
 {
 	if (strcasecmp(name, "Authentication-Results") == 0) {
-		unsigned *grown;
-
 		msg->ar_count++;
 		if (!ar_is_ours(value, msg->conn->eng->cfg->authserv_id))
 			return;
-		grown =
-		    realloc(msg->forged, (msg->nforged + 1) * sizeof(*grown));
-		if (grown == NULL) {
-			msg->out_of_memory = true;
+		/* the count above needs no memory: if the index cannot be
+		 * kept, every A-R header goes (see engine_msg_removals) */
+		if (engine_grow(&msg->forged, &msg->forged_cap, msg->nforged,
+				sizeof(*msg->forged)) != 0) {
+			msg->forged_lost = true;
 			return;
 		}
-		msg->forged = grown;
 		msg->forged[msg->nforged++] = msg->ar_count;
 	} else if (strcasecmp(name, "From") == 0) {
 		if (msg->from_count < 2 &&
@@ -339,8 +352,8 @@ engine_msg_note(struct engine_msg *msg, const char *name, const char *value)
 void
 engine_msg_header(struct engine_msg *msg, const char *name, const char *value)
 {
-	struct engine_header *grown;
 	size_t size;
+	char *n, *v;
 
 	if (msg == NULL || name == NULL || value == NULL)
 		return;
@@ -352,21 +365,20 @@ engine_msg_header(struct engine_msg *msg, const char *name, const char *value)
 		msg->headers_truncated = true;
 		return;
 	}
-	grown = realloc(msg->headers, (msg->nheaders + 1) * sizeof(*grown));
-	if (grown == NULL) {
+	n = strdup(name);
+	v = strdup(value);
+	if (n == NULL || v == NULL ||
+	    engine_grow(&msg->headers, &msg->headers_cap, msg->nheaders,
+			sizeof(*msg->headers)) != 0) {
+		free(n);
+		free(v);
+		/* the scorers would see a different message */
 		msg->headers_truncated = true;
+		msg->out_of_memory = true;
 		return;
 	}
-	msg->headers = grown;
-	grown[msg->nheaders].name = strdup(name);
-	grown[msg->nheaders].value = strdup(value);
-	if (grown[msg->nheaders].name == NULL ||
-	    grown[msg->nheaders].value == NULL) {
-		free(grown[msg->nheaders].name);
-		free(grown[msg->nheaders].value);
-		msg->headers_truncated = true;
-		return;
-	}
+	msg->headers[msg->nheaders].name = n;
+	msg->headers[msg->nheaders].value = v;
 	msg->nheaders++;
 	msg->header_bytes += size;
 }
@@ -391,29 +403,15 @@ engine_msg_body(struct engine_msg *msg, const unsigned char *data, size_t len)
 		return;
 	dkim_msg_body(msg->dkim, data, len);
 	/* the scorers see the first body_limit bytes, never the whole body */
-	room = msg->conn->eng->body_limit - msg->body_len;
+	room = msg->conn->eng->body_limit - msg->body.len;
 	take = len < room ? len : room;
 	if (take < len)
 		msg->body_truncated = true;
 	if (take == 0)
 		return;
-	if (msg->body_len + take > msg->body_cap) {
-		size_t cap = msg->body_cap ? msg->body_cap * 2 : 16384;
-		unsigned char *grown;
-
-		while (cap < msg->body_len + take)
-			cap *= 2;
-		if (cap > msg->conn->eng->body_limit)
-			cap = msg->conn->eng->body_limit;
-		if ((grown = realloc(msg->body, cap)) == NULL) {
-			msg->body_truncated = true;
-			return;
-		}
-		msg->body = grown;
-		msg->body_cap = cap;
-	}
-	memcpy(msg->body + msg->body_len, data, take);
-	msg->body_len += take;
+	sb_putn(&msg->body, data, take);
+	if (sb_failed(&msg->body))
+		msg->out_of_memory = true;
 }
 
 /* engine_msg_dmarc - evaluate DMARC over the From fields */
@@ -432,63 +430,181 @@ engine_msg_dmarc(struct engine_msg *msg)
 		       msg->results.ndkim, &msg->results.dmarc);
 }
 
-/* engine_edits_add - append one edit to an edit array */
+/* engine_edits_insert - append one header to insert; value is taken
+ * over (freed here on failure) */
 static int
-engine_edits_add(struct header_edit **arr, size_t *n, const char *name,
-		 char *value, unsigned index)
+engine_edits_insert(struct engine_edits *edits, size_t *cap, const char *name,
+		    char *value)
 {
-	struct header_edit *grown = realloc(*arr, (*n + 1) * sizeof(*grown));
+	char *n = strdup(name);
 
-	if (grown == NULL)
+	if (n == NULL || engine_grow(&edits->insert, cap, edits->ninsert,
+				     sizeof(*edits->insert)) != 0) {
+		free(n);
+		free(value);
 		return -1;
-	*arr = grown;
-	grown[*n].name = strdup(name);
-	grown[*n].value = value;
-	grown[*n].index = index;
-	if (grown[*n].name == NULL)
-		return -1;
-	(*n)++;
-	return 0;
-}
-
-/* engine_msg_forged - remove every A-R header claiming our id */
-static int
-engine_msg_forged(struct engine_msg *msg, struct engine_edits *edits)
-{
-	/* highest index first, so that each removal leaves the indexes of
-	 * the ones still to remove unchanged */
-	for (size_t i = msg->nforged; i > 0; i--)
-		if (engine_edits_add(&edits->remove, &edits->nremove,
-				     "Authentication-Results", NULL,
-				     msg->forged[i - 1]) != 0)
-			return -1;
-	/* incoming X-Spam-* fields: a sender must not pre-mark as clean */
-	for (size_t i = 0; i < msg->nspam; i++)
-		for (unsigned n = msg->spam[i].count; n > 0; n--)
-			if (engine_edits_add(&edits->remove, &edits->nremove,
-					     msg->spam[i].name, NULL, n) != 0)
-				return -1;
+	}
+	edits->insert[edits->ninsert++] =
+	    (struct header_edit){.name = n, .value = value, .index = 1};
 	return 0;
 }
 
 /*
- * engine_msg_received - the Received line our MTA is about to add, in
- * the form SpamAssassin parses ("from HELO ([IP]) by HOST"); malloc'd,
- * NULL when the client address is unknown
+ * engine_msg_removals - list every header to remove: A-R headers that
+ * claim our id, then incoming X-Spam-* fields (a sender must not
+ * pre-mark a message as clean), each name highest index first so that
+ * a removal leaves the indexes still to remove unchanged
  */
-static char *
-engine_msg_received(const struct engine_msg *msg)
+static int
+engine_msg_removals(struct engine_msg *msg, struct engine_edits *edits)
+{
+	size_t total = msg->forged_lost ? msg->ar_count : msg->nforged, k = 0;
+
+	if (msg->spam_lost)
+		return -1;
+	for (size_t i = 0; i < msg->nspam; i++)
+		total += msg->spam[i].count;
+	if (total == 0)
+		return 0;
+	if ((edits->remove = calloc(total, sizeof(*edits->remove))) == NULL)
+		return -1;
+	if (msg->forged_lost) /* which were ours is unknown: all go */
+		for (unsigned n = msg->ar_count; n > 0; n--)
+			edits->remove[k++] = (struct header_removal){
+			    "Authentication-Results", n};
+	else
+		for (size_t i = msg->nforged; i > 0; i--)
+			edits->remove[k++] = (struct header_removal){
+			    "Authentication-Results", msg->forged[i - 1]};
+	for (size_t i = 0; i < msg->nspam; i++)
+		for (unsigned n = msg->spam[i].count; n > 0; n--)
+			edits->remove[k++] =
+			    (struct header_removal){msg->spam[i].name, n};
+	edits->nremove = k;
+	return 0;
+}
+
+/* engine_action_set - fill an action; text is cleaned for an SMTP reply
+ * (printable ASCII, no '%', which smfi_setreply treats as a format) */
+static void
+engine_action_set(struct engine_action *act, enum engine_action_kind kind,
+		  const char *code, const char *xcode, const char *text)
+{
+	size_t i = 0;
+
+	act->kind = kind;
+	snprintf(act->code, sizeof(act->code), "%s", code);
+	snprintf(act->xcode, sizeof(act->xcode), "%s", xcode);
+	for (; text[i] != '\0' && i + 1 < sizeof(act->text); i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		act->text[i] = c >= 32 && c < 127 && c != '%' ? (char)c : '?';
+	}
+	act->text[i] = '\0';
+}
+
+/* engine_tempfail - edits that only tempfail the message */
+void
+engine_tempfail(struct engine_edits *edits, const char *why)
+{
+	char text[200];
+
+	snprintf(text, sizeof(text), "Temporary local problem (%s), try again later",
+		 why);
+	engine_action_set(&edits->action, ENGINE_TEMPFAIL, "451", "4.3.0",
+			  text);
+}
+
+/* engine_action_name - the word for an action, for logs */
+const char *
+engine_action_name(enum engine_action_kind kind)
+{
+	switch (kind) {
+	case ENGINE_ACCEPT:
+		return "accept";
+	case ENGINE_REJECT:
+		return "reject";
+	case ENGINE_QUARANTINE:
+		return "quarantine";
+	case ENGINE_TEMPFAIL:
+		return "tempfail";
+	}
+	return "accept";
+}
+
+/*
+ * engine_msg_decide - what RejectFailures asks of this message: reject
+ * for a DMARC fail whose policy says reject, quarantine for quarantine;
+ * never for trusted or authenticated clients, local submission, or
+ * results we could not complete
+ */
+static void
+engine_msg_decide(const struct engine_msg *msg, struct engine_edits *edits)
 {
 	const struct engine_conn *conn = msg->conn;
-	char date[64], *line;
+	const struct dmarc_outcome *d = &msg->results.dmarc;
+	char text[RES_DOMAIN_MAX + 64];
+
+	if (!conn->eng->cfg->reject_failures || engine_conn_is_trusted(conn) ||
+	    msg->local || edits->incomplete || !d->checked ||
+	    d->result != RES_FAIL)
+		return;
+	if (strcmp(d->disposition, "reject") == 0) {
+		snprintf(text, sizeof(text),
+			 "Message rejected by the DMARC policy of %s",
+			 d->from_domain);
+		engine_action_set(&edits->action, ENGINE_REJECT, "550",
+				  "5.7.1", text);
+	} else if (strcmp(d->disposition, "quarantine") == 0) {
+		snprintf(text, sizeof(text),
+			 "quarantined by the DMARC policy of %s",
+			 d->from_domain);
+		engine_action_set(&edits->action, ENGINE_QUARANTINE, "", "",
+				  text);
+	}
+}
+
+/*
+ * engine_edits_cut - keep every inserted header under ENGINE_HEADER_MAX
+ * (libmilter refuses a 64 KiB packet, Postfix cuts lines at 60,000): cut
+ * at a result boundary, so what remains is a valid header with fewer
+ * results
+ */
+static void
+engine_edits_cut(struct engine_edits *edits)
+{
+	for (size_t i = 0; i < edits->ninsert; i++) {
+		struct header_edit *h = &edits->insert[i];
+		size_t len = strlen(h->value), nlen = strlen(h->name);
+		char *semi;
+
+		if (len + nlen < ENGINE_HEADER_MAX)
+			continue;
+		semi = h->value + ENGINE_HEADER_MAX - nlen - 2;
+		while (semi > h->value && *semi != ';')
+			semi--;
+		*semi = '\0';
+		edits->cut_from = len;
+	}
+}
+
+/*
+ * engine_msg_received - append to line the Received field our MTA is
+ * about to add, in the form SpamAssassin parses ("from HELO ([IP]) by
+ * HOST"); nothing when the client address is unknown
+ */
+static void
+engine_msg_received(const struct engine_msg *msg, struct strbuf *line)
+{
+	const struct engine_conn *conn = msg->conn;
+	char date[64];
 	struct tm tm;
 	time_t now = time(NULL);
-
 	char helo[256];
 	size_t i = 0;
 
 	if (conn->client_ip == NULL)
-		return NULL;
+		return;
 	/* the HELO is the client's word: only what a host name or an
 	 * address literal may hold goes into a header line */
 	for (const char *p = conn->helo ? conn->helo : ""; *p && i < 255; p++)
@@ -498,46 +614,47 @@ engine_msg_received(const struct engine_msg *msg)
 	helo[i] = '\0';
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	if (asprintf(&line, " from %s ([%s])\n\tby %s with ESMTP; %s",
-		     i > 0 ? helo : "unknown", conn->client_ip,
-		     conn->eng->cfg->authserv_id, date) < 0)
-		return NULL;
-	return line;
+	sb_printf(line, " from %s ([%s])\n\tby %s with ESMTP; %s",
+		  i > 0 ? helo : "unknown", conn->client_ip,
+		  conn->eng->cfg->authserv_id, date);
 }
 
 /*
  * engine_msg_score - run the scoring stage on the message as it will be
- * delivered (our A-R first, no forged A-R, no incoming X-Spam-*) and add
- * its X-Spam-* fields after our A-R header
+ * delivered (our A-R first, the MTA's Received line, no forged A-R, no
+ * incoming X-Spam-*) and add its X-Spam-* fields after our A-R header;
+ * -1 when memory ran out
  */
 static int
 engine_msg_score(struct engine_msg *msg, const char *ar_value,
-		 struct engine_edits *edits)
+		 struct engine_edits *edits, size_t *insert_cap)
 {
 	const struct engine *eng = msg->conn->eng;
 	const char **names, **values;
 	struct score_header hdrs[SCORE_HEADERS_MAX];
 	struct score_message sm;
-	char *ours, *received;
+	struct strbuf ours = STRBUF_INIT, received = STRBUF_INIT;
 	size_t n = 0;
 	int nh, rc = 0;
 
 	names = calloc(msg->nheaders + 2, sizeof(*names));
 	values = calloc(msg->nheaders + 2, sizeof(*values));
-	if (names == NULL || values == NULL ||
-	    asprintf(&ours, " %s", ar_value) < 0) {
-		free(names);
-		free(values);
-		return -1;
+	sb_putc(&ours, ' ');
+	sb_puts(&ours, ar_value);
+	engine_msg_received(msg, &received);
+	if (names == NULL || values == NULL || sb_failed(&ours) ||
+	    sb_failed(&received)) {
+		rc = -1;
+		goto out;
 	}
 	names[n] = "Authentication-Results";
-	values[n++] = ours;
+	values[n++] = sb_str(&ours);
 	/* The MTA adds its Received line after the milters have run, so a
 	 * scorer would see no relay at all (spamd: NO_RECEIVED, NO_RELAYS,
 	 * and no client IP for its network tests): give it the same line. */
-	if ((received = engine_msg_received(msg)) != NULL) {
+	if (received.len > 0) {
 		names[n] = "Received";
-		values[n++] = received;
+		values[n++] = sb_str(&received);
 	}
 	for (size_t i = 0; i < msg->nheaders; i++) {
 		const struct engine_header *h = &msg->headers[i];
@@ -553,8 +670,8 @@ engine_msg_score(struct engine_msg *msg, const char *ar_value,
 	    .header_names = names,
 	    .header_values = values,
 	    .nheaders = n,
-	    .body = msg->body,
-	    .body_len = msg->body_len,
+	    .body = (const unsigned char *)sb_str(&msg->body),
+	    .body_len = msg->body.len,
 	    .body_truncated = msg->body_truncated,
 	    .results = &msg->results,
 	    .mail_from = msg->mail_from,
@@ -564,37 +681,57 @@ engine_msg_score(struct engine_msg *msg, const char *ar_value,
 	    .helo = msg->conn->helo,
 	};
 	msg->scored = score_stage_run(eng->score, &sm, &msg->score) == 0;
-	free(names);
-	free(values);
-	free(ours);
-	free(received);
 	if (!msg->scored)
-		return 0; /* no scorer answered: no X-Spam-* fields */
-	if ((nh = score_headers(eng->score, &msg->score, hdrs)) < 0)
-		return -1;
+		goto out; /* no scorer answered: no X-Spam-* fields */
+	if ((nh = score_headers(eng->score, &msg->score, hdrs)) < 0) {
+		rc = -1;
+		goto out;
+	}
 	for (int i = 0; i < nh; i++) {
-		if (rc == 0 &&
-		    engine_edits_add(&edits->insert, &edits->ninsert,
-				     hdrs[i].name, hdrs[i].value, 1) == 0) {
+		if (rc == 0 && engine_edits_insert(edits, insert_cap,
+						   hdrs[i].name,
+						   hdrs[i].value) == 0) {
 			hdrs[i].value = NULL; /* now owned by edits */
 			continue;
 		}
+		hdrs[i].value = NULL; /* freed by engine_edits_insert */
 		rc = -1;
 	}
 	score_headers_free(hdrs, (size_t)nh);
+out:
+	free(names);
+	free(values);
+	sb_free(&ours);
+	sb_free(&received);
 	return rc;
 }
 
-/* engine_msg_eom - finish the checks and produce the edits */
+/* engine_edits_drop_inserts - forget every header to insert */
+static void
+engine_edits_drop_inserts(struct engine_edits *edits)
+{
+	for (size_t i = 0; i < edits->ninsert; i++) {
+		free(edits->insert[i].name);
+		free(edits->insert[i].value);
+	}
+	free(edits->insert);
+	edits->insert = NULL;
+	edits->ninsert = 0;
+}
+
+/* engine_msg_eom - finish the checks, produce the edits and the action */
 int
 engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 {
 	struct engine_conn *conn;
+	size_t insert_cap = 0;
 	char *value;
 
 	memset(edits, 0, sizeof(*edits));
-	if (msg == NULL || msg->done)
+	if (msg == NULL || msg->done) {
+		engine_tempfail(edits, "no message state");
 		return -1;
+	}
 	msg->done = true;
 	conn = msg->conn;
 	msg->results.trusted = conn->trusted;
@@ -606,26 +743,85 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 	if (!engine_conn_is_trusted(conn))
 		engine_msg_dmarc(msg);
 
-	/* removals first: if memory runs out later, a forged header must
-	 * still go even when our own cannot be added */
-	if (engine_msg_forged(msg, edits) != 0) {
-		engine_edits_free(edits);
+	/* removals first, and never skipped: a forged header must go even
+	 * when our own cannot be added; if they cannot even be listed, the
+	 * message must not pass at all */
+	if (engine_msg_removals(msg, edits) != 0) {
+		engine_tempfail(edits, "out of memory");
+		return -1;
+	}
+	if (msg->out_of_memory) {
+		edits->incomplete = true;
 		return -1;
 	}
 	value = ar_format(conn->eng->cfg->authserv_id, &msg->results);
 	if (value == NULL ||
-	    engine_edits_add(&edits->insert, &edits->ninsert,
-			     "Authentication-Results", value, 1) != 0) {
-		if (edits->ninsert == 0)
-			free(value);
+	    engine_edits_insert(edits, &insert_cap, "Authentication-Results",
+				value) != 0 ||
+	    /* mail from trusted networks and authenticated users is not
+	     * scored: it is our users' own */
+	    (!engine_conn_is_trusted(conn) &&
+	     engine_msg_score(msg, edits->insert[0].value, edits,
+			      &insert_cap) != 0)) {
+		/* a partial tag would be a wrong one: none at all */
+		engine_edits_drop_inserts(edits);
+		edits->incomplete = true;
 		return -1;
 	}
-	/* mail from trusted networks and authenticated users is not
-	 * scored: it is our users' own */
-	if (!engine_conn_is_trusted(conn) &&
-	    engine_msg_score(msg, value, edits) != 0)
-		return -1;
-	return msg->out_of_memory ? -1 : 0;
+	engine_edits_cut(edits);
+	engine_msg_decide(msg, edits);
+	return 0;
+}
+
+/* engine_msg_lost - the caller lost part of the message: do not tag */
+void
+engine_msg_lost(struct engine_msg *msg)
+{
+	if (msg != NULL)
+		msg->out_of_memory = true;
+}
+
+/* engine_msg_local - local submission: never rejected or quarantined */
+void
+engine_msg_local(struct engine_msg *msg)
+{
+	if (msg != NULL)
+		msg->local = true;
+}
+
+/* engine_msg_mail_domain - the MAIL FROM domain, for logs */
+const char *
+engine_msg_mail_domain(const struct engine_msg *msg)
+{
+	return msg != NULL ? msg->mail_domain : "";
+}
+
+/* engine_msg_from_domain - the From domain or "(why not)", for logs */
+const char *
+engine_msg_from_domain(struct engine_msg *msg)
+{
+	struct mailaddr_from from;
+	const char *vals[2];
+	size_t n;
+
+	if (msg == NULL)
+		return "(no message)";
+	if (msg->from_count > 2) {
+		snprintf(msg->from_log, sizeof(msg->from_log),
+			 "(%u From fields)", msg->from_count);
+		return msg->from_log;
+	}
+	n = msg->from_count;
+	for (size_t i = 0; i < n; i++)
+		vals[i] = msg->from[i] != NULL ? msg->from[i] : "";
+	mailaddr_from_domain(vals, n, &from);
+	if (from.status == MAILADDR_OK)
+		snprintf(msg->from_log, sizeof(msg->from_log), "%s",
+			 from.domain);
+	else
+		snprintf(msg->from_log, sizeof(msg->from_log), "(%s)",
+			 mailaddr_status_name(from.status));
+	return msg->from_log;
 }
 
 /* engine_msg_score_outcome - the scoring outcome, or NULL if not scored */
@@ -663,7 +859,7 @@ engine_msg_free(struct engine_msg *msg)
 	for (size_t i = 0; i < msg->nspam; i++)
 		free(msg->spam[i].name);
 	free(msg->spam);
-	free(msg->body);
+	sb_free(&msg->body);
 	score_outcome_free(&msg->score);
 	free(msg->from[0]);
 	free(msg->from[1]);
@@ -675,13 +871,7 @@ engine_msg_free(struct engine_msg *msg)
 void
 engine_edits_free(struct engine_edits *edits)
 {
-	for (size_t i = 0; i < edits->ninsert; i++) {
-		free(edits->insert[i].name);
-		free(edits->insert[i].value);
-	}
-	for (size_t i = 0; i < edits->nremove; i++)
-		free(edits->remove[i].name);
-	free(edits->insert);
+	engine_edits_drop_inserts(edits);
 	free(edits->remove);
 	memset(edits, 0, sizeof(*edits));
 }

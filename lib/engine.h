@@ -26,18 +26,48 @@ struct engine;
 struct engine_conn;
 struct engine_msg;
 
-/* one header edit; index is 1-based among headers of that name */
+/* one header to insert at the top */
 struct header_edit {
 	char *name;
-	char *value; /* NULL for a removal */
+	char *value;
+	unsigned index; /* always 1: the very top */
+};
+
+/* one header to remove: the index is 1-based among the headers of that
+ * name (case-insensitive), as smfi_chgheader counts them; the name is
+ * borrowed from the message and valid until engine_msg_free */
+struct header_removal {
+	const char *name;
 	unsigned index;
 };
+
+/* what the MTA is to do with the message; the engine decides, the
+ * programs only apply it */
+enum engine_action_kind {
+	ENGINE_ACCEPT = 0, /* deliver, with the edits */
+	ENGINE_REJECT,     /* 5xx: RejectFailures and a DMARC p=reject fail */
+	ENGINE_QUARANTINE, /* hold: RejectFailures and p=quarantine */
+	ENGINE_TEMPFAIL,   /* 4xx: the forged headers could not be removed */
+};
+
+struct engine_action {
+	enum engine_action_kind kind;
+	char code[4];   /* SMTP reply code, "550" or "451"; "" to accept */
+	char xcode[8];  /* RFC 3463 enhanced status code, "5.7.1" */
+	char text[320]; /* reply text, or the quarantine reason */
+};
+
+#define ENGINE_HEADER_MAX 32768 /* longest header we insert, name included */
 
 struct engine_edits {
 	struct header_edit *insert; /* insert at the top, in this order */
 	size_t ninsert;
-	struct header_edit *remove; /* remove: name + index, highest first */
+	/* remove, in this order: per name the highest index first */
+	struct header_removal *remove;
 	size_t nremove;
+	struct engine_action action;
+	size_t cut_from; /* our A-R was cut at a ';' from this length; 0 */
+	bool incomplete; /* memory ran out: results missing, not tagged */
 };
 
 /*
@@ -102,12 +132,41 @@ void engine_msg_body(struct engine_msg *msg, const unsigned char *data,
 
 /*
  * engine_msg_eom - end of message: finish DKIM, evaluate DMARC, format
- * the A-R header; fills edits (free with engine_edits_free).
+ * the A-R header, decide the action; fills edits (free with
+ * engine_edits_free; the removals borrow from msg, so free edits first).
  *
- * Returns 0, or -1 when memory ran out: edits may then still hold the
- * removals of forged headers, which the caller must apply all the same.
+ * Every outcome fills edits and the caller applies all of them, removals
+ * and action included: when memory runs out, the results we could not
+ * compute are not written (edits->incomplete), but forged headers still
+ * go; when even the removals cannot be listed, the action is a 451
+ * tempfail, so a forged claim never reaches a mailbox. Returns 0, or -1
+ * when edits->incomplete or the action is that tempfail.
  */
 int engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits);
+
+/*
+ * engine_tempfail - fill edits with only a 451 tempfail: for a program
+ * that holds no engine_msg for the message (it could not make one)
+ */
+void engine_tempfail(struct engine_edits *edits, const char *why);
+
+/* engine_action_name - "accept", "reject", "quarantine" or "tempfail" */
+const char *engine_action_name(enum engine_action_kind kind);
+
+/* engine_msg_lost - the caller lost part of the message (memory): the
+ * results would be wrong, so the message is not tagged; forged headers
+ * are still removed */
+void engine_msg_lost(struct engine_msg *msg);
+
+/* engine_msg_local - the message is local submission (sendmail(1)):
+ * it is never rejected or quarantined */
+void engine_msg_local(struct engine_msg *msg);
+
+/* engine_msg_from_domain - the From domain, or "(why not)", for logs */
+const char *engine_msg_from_domain(struct engine_msg *msg);
+
+/* engine_msg_mail_domain - the MAIL FROM domain ("" for none), for logs */
+const char *engine_msg_mail_domain(const struct engine_msg *msg);
 
 /* engine_msg_results - the results (valid after engine_msg_eom) */
 const struct auth_results *engine_msg_results(const struct engine_msg *msg);

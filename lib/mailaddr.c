@@ -9,9 +9,12 @@
  * mailboxes in one domain still give one Author Domain; several domains
  * or several From fields give none. Domains are normalised here too,
  * U-labels to A-labels by our own RFC 3492 encoder (no IDNA mapping
- * tables). Work is one pass over the input, nothing is allocated, and
+ * tables). Work is one pass over the input, nothing is allocated (but
+ * the copy mailaddr_envelope_strip returns), and
  * comment nesting is limited to MA_MAX_DEPTH.
  */
+#include <ctype.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -779,4 +782,43 @@ mailaddr_status_name(enum mailaddr_status st)
 		return "bad-domain";
 	}
 	return "unknown";
+}
+
+/* mailaddr_envelope_strip - the address inside optional blanks and <> */
+char *
+mailaddr_envelope_strip(const char *addr)
+{
+	size_t len;
+
+	while (isspace((unsigned char)*addr))
+		addr++;
+	len = strlen(addr);
+	while (len > 0 && isspace((unsigned char)addr[len - 1]))
+		len--;
+	if (len >= 2 && addr[0] == '<' && addr[len - 1] == '>') {
+		addr++;
+		len -= 2;
+	}
+	return strndup(addr, len);
+}
+
+/* mailaddr_envelope_domain - the text after the last '@', for logs */
+void
+mailaddr_envelope_domain(const char *addr, char *out, size_t outlen)
+{
+	const char *at = strrchr(addr, '@');
+	size_t n;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (at == NULL)
+		return;
+	at++;
+	n = strcspn(at, "> \t");
+	if (n >= outlen)
+		n = outlen - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)at[i]);
+	out[n] = '\0';
 }

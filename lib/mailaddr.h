@@ -57,6 +57,19 @@ void mailaddr_from_domain(const char *const *values, size_t nvalues,
 int mailaddr_domain_normalize(const char *in, size_t len, char *out,
 			      size_t outlen);
 
+/*
+ * mailaddr_envelope_strip - an envelope address (MAIL FROM, RCPT TO
+ * argument) without surrounding blanks and <>; malloc'd, NULL on no memory
+ */
+char *mailaddr_envelope_strip(const char *addr);
+
+/*
+ * mailaddr_envelope_domain - the domain of an envelope address, for logs:
+ * the text after the last '@' up to '>' or a blank, lower case, cut to
+ * fit out; "" when there is no '@'. Not validated: callers sanitise it.
+ */
+void mailaddr_envelope_domain(const char *addr, char *out, size_t outlen);
+
 /* mailaddr_status_name - a short name for a status, for logs and tests */
 const char *mailaddr_status_name(enum mailaddr_status st);
 

@@ -19,7 +19,6 @@
  * before smfi_main starts any thread.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +32,6 @@
 
 #include "config.h"
 #include "engine.h"
-#include "mailaddr.h"
 #include "milter.h"
 
 /* the actions we may take, and the protocol steps we ask the MTA for:
@@ -46,20 +44,9 @@
 	 SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |         \
 	 SMFIP_NR_BODY | SMFIP_HDR_LEADSPC)
 
-/* libmilter refuses a packet of 64 KiB; Postfix cuts long header lines
- * at 60,000. Our header is kept far below both. */
-#define MC_HEADER_MAX 32768
-
-#define MC_FROM_KEEP     4    /* From fields kept for the log line */
-#define MC_FROM_KEEP_LEN 4096 /* and at most this much of each */
-
 struct mmsg {
 	struct engine_msg *em;
 	char queue_id[64];
-	char mail_domain[RES_DOMAIN_MAX];
-	char *from[MC_FROM_KEEP];
-	size_t nfrom;
-	unsigned nfrom_seen;
 	unsigned nrcpts;
 	bool local;    /* arrived through sendmail(1): non_smtpd_milters */
 	bool eoh_done; /* engine_msg_eoh called */
@@ -125,8 +112,6 @@ mc_msg_free(struct mconn *mc)
 	if (m == NULL)
 		return;
 	engine_msg_free(m->em);
-	for (size_t i = 0; i < m->nfrom; i++)
-		free(m->from[i]);
 	free(m);
 	mc->msg = NULL;
 	milter_shared_msg_end(mc_shared);
@@ -224,28 +209,6 @@ mc_helo(SMFICTX *ctx, char *helo)
 	return mc_reply(mc, SMFIP_NR_HELO);
 }
 
-/* mc_mail_domain - the domain of a MAIL FROM argument, for the log */
-static void
-mc_mail_domain(const char *arg, char *out, size_t len)
-{
-	const char *at = strrchr(arg, '@');
-	char dom[RES_DOMAIN_MAX];
-	size_t n;
-
-	out[0] = '\0';
-	if (at == NULL)
-		return;
-	at++;
-	n = strcspn(at, "> \t");
-	if (n >= sizeof(dom))
-		n = sizeof(dom) - 1;
-	memcpy(dom, at, n);
-	dom[n] = '\0';
-	for (char *p = dom; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	milter_sanitize(out, len, dom);
-}
-
 /* mc_envfrom - a new message: SPF runs here, once the sender is known */
 static sfsistat
 mc_envfrom(SMFICTX *ctx, char **argv)
@@ -272,7 +235,6 @@ mc_envfrom(SMFICTX *ctx, char **argv)
 	/* Postfix's sendmail(1) path: the address comes without <> and the
 	 * queue id is already known at MAIL; over SMTP neither is true */
 	m->local = arg[0] != '<' && m->queue_id[0] != '\0';
-	mc_mail_domain(arg, m->mail_domain, sizeof(m->mail_domain));
 	if (mc->ec == NULL)
 		return mc_reply(mc, SMFIP_NR_MAIL);
 	auth = smfi_getsymval(ctx, "{auth_authen}");
@@ -285,6 +247,8 @@ mc_envfrom(SMFICTX *ctx, char **argv)
 		     mc->seq);
 		return mc_reply(mc, SMFIP_NR_MAIL);
 	}
+	if (m->local)
+		engine_msg_local(m->em);
 	engine_msg_mailfrom(m->em, arg);
 	return mc_reply(mc, SMFIP_NR_MAIL);
 }
@@ -303,17 +267,6 @@ mc_envrcpt(SMFICTX *ctx, char **argv)
 	return mc_reply(mc, SMFIP_NR_RCPT);
 }
 
-/* mc_keep_from - keep a bounded copy of a From field for the log */
-static void
-mc_keep_from(struct mmsg *m, const char *value)
-{
-	m->nfrom_seen++;
-	if (m->nfrom < MC_FROM_KEEP)
-		m->from[m->nfrom++] = strndup(value, MC_FROM_KEEP_LEN);
-	if (m->nfrom > 0 && m->from[m->nfrom - 1] == NULL)
-		m->nfrom--;
-}
-
 /* mc_header - one header field; the value as sent when LEADSPC holds */
 static sfsistat
 mc_header(SMFICTX *ctx, char *name, char *value)
@@ -323,8 +276,6 @@ mc_header(SMFICTX *ctx, char *name, char *value)
 
 	if (m == NULL || m->em == NULL || name == NULL || value == NULL)
 		return mc_reply(mc, SMFIP_NR_HDR);
-	if (strcasecmp(name, "From") == 0)
-		mc_keep_from(m, value);
 	if (mc->steps & SMFIP_HDR_LEADSPC) {
 		engine_msg_header(m->em, name, value);
 	} else {
@@ -333,6 +284,7 @@ mc_header(SMFICTX *ctx, char *name, char *value)
 		char *v;
 
 		if (asprintf(&v, " %s", value) < 0) {
+			engine_msg_lost(m->em);
 			engine_msg_header(m->em, name, value);
 		} else {
 			engine_msg_header(m->em, name, v);
@@ -377,26 +329,11 @@ mc_body(SMFICTX *ctx, unsigned char *data, size_t len)
 	return mc_reply(mc, SMFIP_NR_BODY);
 }
 
-/* mc_from_domain - the From: domain for the log line */
-static void
-mc_from_domain(const struct mmsg *m, char *out, size_t len)
-{
-	struct mailaddr_from from;
-
-	if (m->nfrom_seen > m->nfrom) {
-		snprintf(out, len, "(%u From fields)", m->nfrom_seen);
-		return;
-	}
-	mailaddr_from_domain((const char *const *)m->from, m->nfrom, &from);
-	if (from.status == MAILADDR_OK)
-		milter_sanitize(out, len, from.domain);
-	else
-		snprintf(out, len, "(%s)", mailaddr_status_name(from.status));
-}
-
-/* mc_apply_edits - remove forged headers, then insert ours at the top */
+/* mc_apply_edits - remove forged headers, then insert ours at the top;
+ * -1 when a removal failed (a forged header is still there), 1 when
+ * only an insertion failed, else 0 */
 static int
-mc_apply_edits(SMFICTX *ctx, struct mconn *mc, struct engine_edits *ed)
+mc_apply_edits(SMFICTX *ctx, struct mconn *mc, const struct engine_edits *ed)
 {
 	int failed = 0;
 
@@ -404,7 +341,7 @@ mc_apply_edits(SMFICTX *ctx, struct mconn *mc, struct engine_edits *ed)
 	 * our own header, inserted after, must not shift their indexes */
 	for (size_t i = 0; i < ed->nremove; i++) {
 		if (!(mc->actions & SMFIF_CHGHDRS) ||
-		    smfi_chgheader(ctx, ed->remove[i].name,
+		    smfi_chgheader(ctx, (char *)ed->remove[i].name,
 				   (int)ed->remove[i].index,
 				   NULL) != MI_SUCCESS) {
 			mlog(LOG_WARNING,
@@ -414,73 +351,66 @@ mc_apply_edits(SMFICTX *ctx, struct mconn *mc, struct engine_edits *ed)
 			failed = -1;
 		}
 	}
+	if (ed->cut_from > 0)
+		mlog(LOG_WARNING, "%s: %s header of %zu bytes cut to %zu",
+		     mc->msg->queue_id, ed->insert[0].name, ed->cut_from,
+		     strlen(ed->insert[0].value));
 	/* inserted at index 0 in reverse, so they end up in list order */
 	for (size_t i = ed->ninsert; i-- > 0;) {
-		struct header_edit *h = &ed->insert[i];
-		size_t len = strlen(h->value);
+		const struct header_edit *h = &ed->insert[i];
 		char *v;
 
-		if (len + strlen(h->name) >= MC_HEADER_MAX) {
-			/* cut at a result boundary so that what remains is
-			 * still a valid header, with fewer results */
-			char *semi =
-			    h->value + MC_HEADER_MAX - strlen(h->name) - 2;
-
-			while (semi > h->value && *semi != ';')
-				semi--;
-			*semi = '\0';
-			mlog(LOG_WARNING,
-			     "%s: %s header of %zu bytes cut to %zu",
-			     mc->msg->queue_id, h->name, len, strlen(h->value));
-		}
 		/* with LEADSPC the MTA adds no space after the colon */
 		if (asprintf(&v, "%s%s",
 			     mc->steps & SMFIP_HDR_LEADSPC ? " " : "",
-			     h->value) < 0 ||
-		    !(mc->actions & SMFIF_ADDHDRS) ||
+			     h->value) < 0) {
+			v = NULL;
+		}
+		if (v == NULL || !(mc->actions & SMFIF_ADDHDRS) ||
 		    smfi_insheader(ctx, 0, h->name, v) != MI_SUCCESS) {
 			mlog(LOG_WARNING, "%s: could not add the %s header",
 			     mc->msg->queue_id, h->name);
-			failed = -1;
+			if (failed == 0)
+				failed = 1;
 		}
 		free(v);
 	}
 	return failed;
 }
 
-/* mc_policy - under RejectFailures, what DMARC asks of this message:
- * "rejected", "quarantined", or NULL for nothing */
-static const char *
-mc_policy(SMFICTX *ctx, struct mconn *mc, const struct auth_results *res,
-	  bool trusted)
+/*
+ * mc_apply_action - apply the engine's action; the word for the log in
+ * *word (left as it is for accept)
+ */
+static sfsistat
+mc_apply_action(SMFICTX *ctx, struct mconn *mc, struct engine_action *act,
+		const char **word)
 {
-	char dom[RES_DOMAIN_MAX], text[RES_DOMAIN_MAX + 64];
-
-	if (!mc->me->cfg->reject_failures || trusted || mc->msg->local ||
-	    !res->dmarc.checked || res->dmarc.result != RES_FAIL)
-		return NULL;
-	milter_sanitize(dom, sizeof(dom), res->dmarc.from_domain);
-	if (strcmp(res->dmarc.disposition, "reject") == 0) {
-		snprintf(text, sizeof(text),
-			 "Message rejected by the DMARC policy of %s", dom);
-		(void)smfi_setreply(ctx, "550", "5.7.1", text);
-		return "rejected";
-	}
-	if (strcmp(res->dmarc.disposition, "quarantine") == 0) {
-		snprintf(text, sizeof(text),
-			 "quarantined by the DMARC policy of %s", dom);
+	switch (act->kind) {
+	case ENGINE_REJECT:
+		(void)smfi_setreply(ctx, act->code, act->xcode, act->text);
+		*word = "rejected";
+		return SMFIS_REJECT;
+	case ENGINE_TEMPFAIL:
+		(void)smfi_setreply(ctx, act->code, act->xcode, act->text);
+		*word = "tempfailed";
+		return SMFIS_TEMPFAIL;
+	case ENGINE_QUARANTINE:
 		if (!(mc->actions & SMFIF_QUARANTINE) ||
-		    smfi_quarantine(ctx, text) != MI_SUCCESS) {
+		    smfi_quarantine(ctx, act->text) != MI_SUCCESS) {
 			mlog(LOG_WARNING, "%s: could not quarantine",
 			     mc->msg->queue_id);
-			return NULL;
+			return SMFIS_ACCEPT;
 		}
-		return "quarantined";
+		*word = "quarantined";
+		return SMFIS_ACCEPT;
+	case ENGINE_ACCEPT:
+		break;
 	}
-	return NULL;
+	return SMFIS_ACCEPT;
 }
 
-/* mc_eom - end of message: results, header edits, log line, verdict */
+/* mc_eom - end of message: the engine's edits and action, applied */
 static sfsistat
 mc_eom(SMFICTX *ctx)
 {
@@ -488,51 +418,68 @@ mc_eom(SMFICTX *ctx)
 	struct mmsg *m = mc != NULL ? mc->msg : NULL;
 	struct engine_edits edits = {0};
 	const struct auth_results *res = NULL;
-	const char *action = "tagged", *verdict;
-	char from[RES_DOMAIN_MAX + 32];
+	const char *action = "tagged";
+	char from[RES_DOMAIN_MAX + 32], mail[RES_DOMAIN_MAX];
 	bool trusted;
-	sfsistat rc = SMFIS_ACCEPT;
+	int applied;
+	sfsistat rc;
 
 	if (m == NULL) {
-		if (mc != NULL)
-			mlog(LOG_WARNING,
-			     "conn %lu: end of a message we hold no state "
-			     "for: accepted untagged",
-			     mc->seq);
-		return SMFIS_ACCEPT;
+		/* no state at all: whether a forged claim is in it is
+		 * unknown, so it must not pass (mc is NULL only when the
+		 * daemon is stopping: then it passes untouched) */
+		if (mc == NULL)
+			return SMFIS_ACCEPT;
+		engine_tempfail(&edits, "out of memory");
+		mlog(LOG_WARNING,
+		     "conn %lu: end of a message we hold no state for: %s %s",
+		     mc->seq, edits.action.code, edits.action.xcode);
+		(void)smfi_setreply(ctx, edits.action.code, edits.action.xcode,
+				    edits.action.text);
+		return SMFIS_TEMPFAIL;
 	}
 	mc_update_queue_id(ctx, m);
 	trusted = mc->ec != NULL && engine_conn_is_trusted(mc->ec);
 	if (m->em == NULL) {
+		engine_tempfail(&edits, "out of memory");
 		action = "untagged (no memory)";
 	} else {
 		if (!m->eoh_done)
 			engine_msg_eoh(m->em);
 		m->eoh_done = true;
-		if (engine_msg_eom(m->em, &edits) != 0) {
+		if (engine_msg_eom(m->em, &edits) != 0)
 			mlog(LOG_WARNING,
-			     "%s: no results (out of memory): accepted "
-			     "untagged",
-			     m->queue_id);
+			     "%s: out of memory: %s", m->queue_id,
+			     edits.action.kind == ENGINE_TEMPFAIL
+				 ? "tempfailed"
+				 : "forged headers removed, not tagged");
+		if (edits.incomplete || edits.action.kind == ENGINE_TEMPFAIL)
 			action = "untagged (no memory)";
-		} else {
+		else
 			res = engine_msg_results(m->em);
-			if (mc_apply_edits(ctx, mc, &edits) != 0)
-				action = "tag failed";
-			verdict = mc_policy(ctx, mc, res, trusted);
-			if (verdict != NULL) {
-				action = verdict;
-				if (strcmp(verdict, "rejected") == 0)
-					rc = SMFIS_REJECT;
-			}
-		}
 	}
-	mc_from_domain(m, from, sizeof(from));
+	applied = mc_apply_edits(ctx, mc, &edits);
+	if (applied < 0) /* a forged header is still in it: it must not
+			    reach a mailbox that way */
+		engine_tempfail(&edits, "a forged header could not be removed");
+	else if (applied > 0)
+		action = "tag failed";
+	rc = mc_apply_action(ctx, mc, &edits.action, &action);
+	milter_sanitize(mail, sizeof(mail),
+			m->em != NULL ? engine_msg_mail_domain(m->em) : "");
+	if (m->em == NULL)
+		snprintf(from, sizeof(from), "(no memory)");
+	else if (*engine_msg_from_domain(m->em) == '(') /* our own words */
+		snprintf(from, sizeof(from), "%s",
+			 engine_msg_from_domain(m->em));
+	else
+		milter_sanitize(from, sizeof(from),
+				engine_msg_from_domain(m->em));
 	milter_summary(
 	    &(struct milter_msg_info){
 		.queue_id = m->queue_id,
 		.client_ip = mc->client_ip,
-		.mail_domain = m->mail_domain,
+		.mail_domain = mail,
 		.from_domain = from,
 		.nrcpts = m->nrcpts,
 		.local = m->local,

@@ -5,8 +5,12 @@
  * feeds it through lib/engine exactly as the milter does (connect, HELO,
  * MAIL, RCPT, each header, body chunks, end of message) and prints the
  * header fields the milter would add, then one "# remove: Name[N]" line
- * per header it would remove. Exit 0 when it ran, 1 when the message
- * could not be read, 2 for usage or configuration errors.
+ * per header it would remove, then the action when it is not accept
+ * ("# reject: 550 5.7.1 text", "# quarantine: reason", "# tempfail: 451
+ * 4.3.0 text"). Prepending the header lines to the message and applying
+ * the removals gives the message the milter passes on. Exit 0 when it
+ * ran, 1 when the message could not be read or memory ran out (a
+ * tempfail line is printed then), 2 for usage or configuration errors.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -260,16 +264,41 @@ check_feed_body(FILE *fp, struct engine_msg *msg)
 	return ferror(fp) ? -1 : 0;
 }
 
-/* check_print_edits - the headers to add, then the ones to remove */
+/* check_print_edits - the headers to add, the ones to remove, the action */
 static void
 check_print_edits(const struct engine_edits *edits)
 {
+	const struct engine_action *act = &edits->action;
+
 	for (size_t i = 0; i < edits->ninsert; i++)
 		printf("%s: %s\n", edits->insert[i].name,
 		       edits->insert[i].value);
 	for (size_t i = 0; i < edits->nremove; i++)
 		printf("# remove: %s[%u]\n", edits->remove[i].name,
 		       edits->remove[i].index);
+	switch (act->kind) {
+	case ENGINE_REJECT:
+	case ENGINE_TEMPFAIL:
+		printf("# %s: %s %s %s\n", engine_action_name(act->kind),
+		       act->code, act->xcode, act->text);
+		break;
+	case ENGINE_QUARANTINE:
+		printf("# quarantine: %s\n", act->text);
+		break;
+	case ENGINE_ACCEPT:
+		break;
+	}
+}
+
+/* check_tempfail - what the milter does when it holds no message state */
+static void
+check_tempfail(const char *why)
+{
+	struct engine_edits edits = {0};
+
+	fprintf(stderr, "authtag-check: %s\n", why);
+	engine_tempfail(&edits, why);
+	check_print_edits(&edits);
 }
 
 /* check_run - one message through the engine; exit status */
@@ -283,7 +312,7 @@ check_run(struct engine *eng, const struct check_args *args, FILE *fp)
 	int rc = 1;
 
 	if (conn == NULL || (msg = engine_msg_new(conn)) == NULL) {
-		fprintf(stderr, "authtag-check: out of memory\n");
+		check_tempfail("out of memory");
 		goto out;
 	}
 	engine_conn_helo(conn, args->helo);
@@ -294,14 +323,20 @@ check_run(struct engine *eng, const struct check_args *args, FILE *fp)
 		engine_msg_rcpt(msg, args->rcpts[i]);
 	if (check_feed_headers(fp, msg, &pending) != 0 ||
 	    check_feed_body(fp, msg) != 0) {
-		fprintf(stderr, "authtag-check: %s: read error: %s\n",
-			args->file ? args->file : "stdin", strerror(errno));
+		if (ferror(fp))
+			fprintf(stderr, "authtag-check: %s: read error: %s\n",
+				args->file ? args->file : "stdin",
+				strerror(errno));
+		else
+			check_tempfail("out of memory");
 		goto out;
 	}
-	if (engine_msg_eom(msg, &edits) != 0) {
-		fprintf(stderr, "authtag-check: out of memory\n");
-		goto out;
-	}
+	/* whatever eom returns, its edits are what the milter applies */
+	if (engine_msg_eom(msg, &edits) != 0)
+		fprintf(stderr, "authtag-check: out of memory: %s\n",
+			edits.action.kind == ENGINE_TEMPFAIL
+			    ? "tempfail"
+			    : "forged headers removed, not tagged");
 	check_print_edits(&edits);
 	engine_edits_free(&edits);
 	rc = 0;
