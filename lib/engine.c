@@ -119,6 +119,10 @@ engine_new(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	eng->cfg = cfg;
+	/* glibc reads the time zone file on first use, even for gmtime_r,
+	 * and crashes there if an allocation fails: load it now, not in the
+	 * middle of a message */
+	tzset();
 	if ((eng->dns = dns_resolver_new(cfg, err, errlen)) == NULL ||
 	    (eng->dkim = dkim_verifier_new(cfg, err, errlen)) == NULL ||
 	    (eng->dmarc = dmarc_ctx_new(cfg, err, errlen)) == NULL ||
@@ -680,9 +684,16 @@ engine_msg_score(struct engine_msg *msg, const char *ar_value,
 	    .client_ip = msg->conn->client_ip,
 	    .helo = msg->conn->helo,
 	};
-	msg->scored = score_stage_run(eng->score, &sm, &msg->score) == 0;
-	if (!msg->scored)
+	switch (score_stage_run(eng->score, &sm, &msg->score)) {
+	case 0:
+		msg->scored = true;
+		break;
+	case -1:
 		goto out; /* no scorer answered: no X-Spam-* fields */
+	default:
+		rc = -1; /* memory ran out: any score would be wrong */
+		goto out;
+	}
 	if ((nh = score_headers(eng->score, &msg->score, hdrs)) < 0) {
 		rc = -1;
 		goto out;

@@ -330,11 +330,14 @@ mc_body(SMFICTX *ctx, unsigned char *data, size_t len)
 }
 
 /* mc_apply_edits - remove forged headers, then insert ours at the top;
- * -1 when a removal failed (a forged header is still there), 1 when
- * only an insertion failed, else 0 */
+ * -1 when an edit failed: a forged header may still be there, or only
+ * some of our headers were added (a partial tag is a wrong one) */
 static int
 mc_apply_edits(SMFICTX *ctx, struct mconn *mc, const struct engine_edits *ed)
 {
+	/* on the stack: a failed allocation here must not drop one header
+	 * of the set (the engine keeps each under ENGINE_HEADER_MAX) */
+	char v[ENGINE_HEADER_MAX + 2];
 	int failed = 0;
 
 	/* removals first and in the engine's order (highest index first):
@@ -356,24 +359,18 @@ mc_apply_edits(SMFICTX *ctx, struct mconn *mc, const struct engine_edits *ed)
 		     mc->msg->queue_id, ed->insert[0].name, ed->cut_from,
 		     strlen(ed->insert[0].value));
 	/* inserted at index 0 in reverse, so they end up in list order */
-	for (size_t i = ed->ninsert; i-- > 0;) {
+	for (size_t i = ed->ninsert; i-- > 0 && failed == 0;) {
 		const struct header_edit *h = &ed->insert[i];
-		char *v;
 
 		/* with LEADSPC the MTA adds no space after the colon */
-		if (asprintf(&v, "%s%s",
-			     mc->steps & SMFIP_HDR_LEADSPC ? " " : "",
-			     h->value) < 0) {
-			v = NULL;
-		}
-		if (v == NULL || !(mc->actions & SMFIF_ADDHDRS) ||
+		snprintf(v, sizeof(v), "%s%s",
+			 mc->steps & SMFIP_HDR_LEADSPC ? " " : "", h->value);
+		if (!(mc->actions & SMFIF_ADDHDRS) ||
 		    smfi_insheader(ctx, 0, h->name, v) != MI_SUCCESS) {
 			mlog(LOG_WARNING, "%s: could not add the %s header",
 			     mc->msg->queue_id, h->name);
-			if (failed == 0)
-				failed = 1;
+			failed = -1;
 		}
-		free(v);
 	}
 	return failed;
 }
@@ -421,7 +418,6 @@ mc_eom(SMFICTX *ctx)
 	const char *action = "tagged";
 	char from[RES_DOMAIN_MAX + 32], mail[RES_DOMAIN_MAX];
 	bool trusted;
-	int applied;
 	sfsistat rc;
 
 	if (m == NULL) {
@@ -458,12 +454,11 @@ mc_eom(SMFICTX *ctx)
 		else
 			res = engine_msg_results(m->em);
 	}
-	applied = mc_apply_edits(ctx, mc, &edits);
-	if (applied < 0) /* a forged header is still in it: it must not
-			    reach a mailbox that way */
-		engine_tempfail(&edits, "a forged header could not be removed");
-	else if (applied > 0)
-		action = "tag failed";
+	/* a forged header still in it, or a partial tag: it must not
+	 * reach a mailbox that way; the MTA keeps it and the client
+	 * retries */
+	if (mc_apply_edits(ctx, mc, &edits) != 0)
+		engine_tempfail(&edits, "a header edit failed");
 	rc = mc_apply_action(ctx, mc, &edits.action, &action);
 	milter_sanitize(mail, sizeof(mail),
 			m->em != NULL ? engine_msg_mail_domain(m->em) : "");

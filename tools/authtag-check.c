@@ -232,7 +232,8 @@ check_feed_headers(FILE *fp, struct engine_msg *msg, char **pending)
 		free(field);
 	}
 	free(line);
-	if (ferror(fp))
+	/* getline's -1 is end of file only when feof says so: ENOMEM too */
+	if (ferror(fp) || (n < 0 && !feof(fp)))
 		return -1;
 	engine_msg_eoh(msg);
 	if (*pending != NULL) {

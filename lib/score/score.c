@@ -307,6 +307,8 @@ score_stage_run(const struct score_stage *st, const struct score_message *msg,
 
 		if (run->backend->score(run->state, msg,
 					user.name ? &user : NULL, &res) != 0) {
+			if (res.nomem)
+				out->nomem = true;
 			score_problem(out, run->backend->name, res.problem);
 			score_result_free(&res);
 			out->nfailed++;
@@ -319,6 +321,7 @@ score_stage_run(const struct score_stage *st, const struct score_message *msg,
 		if (score_merge(out, &res) != 0) {
 			score_problem(out, run->backend->name, "out of memory");
 			score_result_free(&res);
+			out->nomem = true;
 		}
 	}
 	if (!isnan(required))
@@ -329,6 +332,8 @@ score_stage_run(const struct score_stage *st, const struct score_message *msg,
 	/* sums of decimals: keep 0.1 + 0.2 from missing 0.3 */
 	out->score = round(out->score * 1000.0) / 1000.0;
 	out->is_spam = out->score >= out->required;
+	if (out->nomem)
+		return -2;
 	return ok > 0 || st->nscorers == 0 ? 0 : -1;
 }
 

@@ -59,6 +59,7 @@ struct score_outcome {
 	struct score_hit *hits; /* scorer order; names once each */
 	size_t nhits;
 	unsigned nfailed;   /* scorers that gave no score */
+	bool nomem;         /* memory ran out: the outcome is unusable */
 	char problems[512]; /* "spamd: connect: Connection refused", for
 			       the log; "" when every scorer answered */
 };
@@ -84,8 +85,10 @@ size_t score_stage_body_limit(const struct score_stage *st);
  * a scorer waits on the network
  *
  * With exactly one recipient, that user's user_prefs (UserPrefs) apply.
- * Always fills out (free with score_outcome_free); returns 0, or -1 when
- * no scorer gave a score (out then holds score 0 and the problems).
+ * Always fills out (free with score_outcome_free); returns 0, -1 when
+ * no scorer gave a score (out then holds score 0 and the problems), or
+ * -2 when memory ran out (out->nomem): a score without that scorer, or
+ * without the user's prefs, would be a wrong one, so write none.
  */
 int score_stage_run(const struct score_stage *st,
 		    const struct score_message *msg, struct score_outcome *out);
@@ -135,6 +138,7 @@ struct score_result {
 	struct score_hit *hits;
 	size_t nhits, cap;
 	char problem[200]; /* why the scorer gave no score */
+	bool nomem;        /* it gave none because memory ran out */
 };
 
 struct scorer {

@@ -357,8 +357,7 @@ sr_score(const void *state, const struct score_message *msg,
 
 	v.md = pcre2_match_data_create(1, NULL);
 	if (hit == NULL || v.md == NULL) {
-		snprintf(res->problem, sizeof(res->problem), "out of memory");
-		rc = -1;
+		nomem = true;
 		goto out;
 	}
 	for (size_t k = 0; k < set->nrules && !nomem; k++) {
@@ -400,15 +399,21 @@ sr_score(const void *state, const struct score_message *msg,
 	}
 	if (!nomem && sr_userprefs(msg, user, res) != 0)
 		nomem = true;
-	if (nomem) {
-		snprintf(res->problem, sizeof(res->problem), "out of memory");
-		rc = -1;
+	/* body rules that could not see the text would score a
+	 * different message */
+	if (v.mt_built && v.mt_failed)
+		nomem = true;
+	if (nomem)
 		goto out;
-	}
 	if (res->nhits > 1)
 		qsort(res->hits, res->nhits, sizeof(*res->hits), sr_hit_cmp);
 	res->required = set->has_required ? set->required : NAN;
 out:
+	if (nomem) {
+		snprintf(res->problem, sizeof(res->problem), "out of memory");
+		res->nomem = true;
+		rc = -1;
+	}
 	if (v.mt_built && !v.mt_failed)
 		mimetext_free(&v.mt);
 	pcre2_match_data_free(v.md);

@@ -755,7 +755,14 @@ struct userprefs_cache *
 userprefs_cache_new(size_t max)
 {
 	struct userprefs_cache *c = calloc(1, sizeof(*c));
+	struct passwd pw, *res;
+	char buf[1024];
 
+	/* glibc loads its NSS configuration at the first getpwnam_r and
+	 * crashes there (2.36: an assertion or a NULL dereference) when an
+	 * allocation fails: make that first look-up now, at start-up, not
+	 * in the middle of a message */
+	(void)getpwnam_r("root", &pw, buf, sizeof(buf), &res);
 	if (c == NULL)
 		return NULL;
 	if (pthread_mutex_init(&c->lock, NULL) != 0) {
