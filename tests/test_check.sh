@@ -163,5 +163,29 @@ sed "s#^RulesDir.*#RulesDir $tmp/rules#" "$ex/authtag-example.conf" > "$tmp/prob
 $check -c "$tmp/probe.conf" --client-ip 192.0.2.25 --helo 'mail example.com (x)' --mail-from alice@example.com "$ex/sample.eml" 2>&1 | unfold > "$tmp/out"
 expect "scorers see our MTA's Received line" 'tests=.*PROBE_RCVD'
 
+# 13. the action is the engine's: with RejectFailures, authtag-check says
+# what the milter will do, after the header and removal lines
+{ cat "$ex/sample-dns.conf"
+  echo '    local-zone: "quar.example.net." static'
+  echo "    local-data: '_dmarc.quar.example.net. 300 IN TXT \"v=DMARC1; p=quarantine\"'"
+} > "$tmp/act-dns.conf"
+sed -e "s#^ResolverConfig.*#ResolverConfig $tmp/act-dns.conf#" "$ex/authtag-example.conf" > "$tmp/act.conf"
+printf 'RejectFailures yes\n' >> "$tmp/act.conf"
+printf 'Authentication-Results: mx.example.org; dmarc=pass\nFrom: <ceo@example.com>\nSubject: forged\n\nhi\n' > "$tmp/forged.eml"
+$check -c "$tmp/act.conf" --client-ip 203.0.113.9 --mail-from ceo@example.com "$tmp/forged.eml" > "$tmp/out" 2>&1
+[ "$(tail -n 1 "$tmp/out")" = "# reject: 550 5.7.1 Message rejected by the DMARC policy of example.com" ] &&
+	ok "RejectFailures, p=reject fail: '# reject: 550 5.7.1 ...' as the last line" || not_ok "RejectFailures: reject line"
+[ "$(grep -n '^# remove: Authentication-Results\[1\]$' "$tmp/out" | cut -d: -f1)" -lt "$(wc -l < "$tmp/out")" ] 2>/dev/null &&
+	ok "RejectFailures: removals come before the action" || not_ok "RejectFailures: order"
+printf 'From: <ceo@quar.example.net>\nSubject: forged\n\nhi\n' > "$tmp/quar.eml"
+$check -c "$tmp/act.conf" --client-ip 203.0.113.9 --mail-from ceo@example.com "$tmp/quar.eml" > "$tmp/out" 2>&1
+[ "$(tail -n 1 "$tmp/out")" = "# quarantine: quarantined by the DMARC policy of quar.example.net" ] &&
+	ok "RejectFailures, p=quarantine fail: '# quarantine: ...' line" || not_ok "RejectFailures: quarantine line"
+$check -c "$tmp/act.conf" --client-ip 127.0.0.1 --mail-from ceo@example.com "$tmp/forged.eml" > "$tmp/out" 2>&1
+refuse "RejectFailures: a trusted client is never rejected" '^# (reject|quarantine|tempfail):'
+$check -c "$ex/authtag-example.conf" --client-ip 203.0.113.9 --mail-from ceo@example.com "$tmp/forged.eml" > "$tmp/out" 2>&1
+expect "without RejectFailures: tagged dmarc=fail" 'dmarc=fail'
+refuse "without RejectFailures: no action line" '^# (reject|quarantine|tempfail):'
+
 echo "authtag-check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
