@@ -13,6 +13,8 @@
  * for "dmarc=pass" or a split at ";" (procmail, Sieve) only finds ours.
  * The header is 7-bit; no line is over 998 characters by construction.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

@@ -104,7 +104,7 @@ config_parse_net(const char *text, struct config_net *net)
 
 	if (strlen(text) >= sizeof(buf))
 		return -1;
-	strcpy(buf, text);
+	snprintf(buf, sizeof(buf), "%s", text);
 	slash = strchr(buf, '/');
 	if (slash != NULL)
 		*slash++ = '\0';
@@ -579,7 +579,7 @@ config_new_defaults(void)
 	if (cfg == NULL)
 		return NULL;
 	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
-		strcpy(host, "localhost");
+		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	cfg->dkim_max_signatures = 10;
 	cfg->dkim_min_key_bits = 1024;

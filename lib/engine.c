@@ -19,6 +19,8 @@
  * could not compute are not written; and when even the removals cannot
  * be listed, the message is tempfailed rather than passed on.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <stdio.h>
 #include <time.h>
@@ -840,6 +842,18 @@ const struct score_outcome *
 engine_msg_score_outcome(const struct engine_msg *msg)
 {
 	return msg->scored ? &msg->score : NULL;
+}
+
+/* engine_msg_score_log - the scoring outcome for the log line */
+bool
+engine_msg_score_log(const struct engine_msg *msg, struct engine_score_log *out)
+{
+	if (msg == NULL || !msg->scored)
+		return false;
+	out->score = msg->score.score;
+	out->required = msg->score.required;
+	out->problems = msg->score.problems;
+	return true;
 }
 
 /* engine_msg_results - the results (valid after engine_msg_eom) */

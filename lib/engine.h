@@ -173,6 +173,17 @@ const struct auth_results *engine_msg_results(const struct engine_msg *msg);
 
 struct score_outcome;
 
+/* the scoring outcome as a log line shows it */
+struct engine_score_log {
+	double score;
+	double required;
+	const char *problems; /* "" when every scorer answered */
+};
+
+/* engine_msg_score_log - fill out; false when the message was not scored */
+bool engine_msg_score_log(const struct engine_msg *msg,
+			  struct engine_score_log *out);
+
 /*
  * engine_msg_score_outcome - the scoring stage's outcome (score, rules,
  * problems for the log), valid after engine_msg_eom; NULL when the

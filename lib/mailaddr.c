@@ -13,6 +13,8 @@
  * the copy mailaddr_envelope_strip returns), and
  * comment nesting is limited to MA_MAX_DEPTH.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <stdint.h>

@@ -1,6 +1,8 @@
 /*
  * result.c - names of RFC 8601 results and the outcome container's free
  */
+#include "build.h" /* first: feature macros */
+
 #include <stdlib.h>
 
 #include "result.h"

@@ -7,6 +7,8 @@
  * the buffers it is handed. An allocation failure never aborts: it marks
  * the buffer, and the module that owns the buffer decides what to do.
  */
+#include "build.h" /* first: feature macros */
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

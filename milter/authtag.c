@@ -92,8 +92,6 @@ authtag_versions(void)
 	       (dk >> 8) & 0xff);
 	printf("libunbound %s\n", ub_version());
 	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
-	/* libopendmarc has no version call, and its header says 0.0.0 */
-	printf("libopendmarc (the library reports no version)\n");
 }
 
 /* authtag_parse - fill opts from argv; 0 run, 1 done (exit 0), -1 usage */

@@ -18,6 +18,8 @@
  * libmilter gives callbacks nothing but the SMFICTX; it is set once,
  * before smfi_main starts any thread.
  */
+#include "build.h" /* first: feature macros */
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -417,7 +419,8 @@ mc_eom(SMFICTX *ctx)
 	const struct auth_results *res = NULL;
 	const char *action = "tagged";
 	char from[RES_DOMAIN_MAX + 32], mail[RES_DOMAIN_MAX];
-	bool trusted;
+	struct engine_score_log score = {0};
+	bool trusted, scored;
 	sfsistat rc;
 
 	if (m == NULL) {
@@ -470,6 +473,7 @@ mc_eom(SMFICTX *ctx)
 	else
 		milter_sanitize(from, sizeof(from),
 				engine_msg_from_domain(m->em));
+	scored = res != NULL && engine_msg_score_log(m->em, &score);
 	milter_summary(
 	    &(struct milter_msg_info){
 		.queue_id = m->queue_id,
@@ -480,7 +484,8 @@ mc_eom(SMFICTX *ctx)
 		.local = m->local,
 		.trusted = trusted,
 		.action = action,
-		.score = res != NULL ? engine_msg_score_outcome(m->em) : NULL,
+		.scored = scored,
+		.score = score,
 	    },
 	    res);
 	engine_edits_free(&edits);

@@ -9,6 +9,8 @@
  * listens. Also owns the checks around a unix socket path: a file left
  * by a dead instance is removed, one that still answers is not touched.
  */
+#include "build.h" /* first: feature macros */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

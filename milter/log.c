@@ -11,6 +11,8 @@
  * Lines are single lines: a caller's text never contains a newline
  * (values from messages pass milter_sanitize first).
  */
+#include "build.h" /* first: feature macros */
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "engine.h"
 #include "result.h"
 
 struct config;
@@ -110,7 +111,8 @@ struct milter_msg_info {
 	bool local;         /* sendmail(1) / non_smtpd_milters submission */
 	bool trusted;       /* TrustedNetworks or SMTP AUTH */
 	const char *action; /* "tagged", "rejected", "quarantined", ... */
-	const struct score_outcome *score; /* NULL: not scored */
+	bool scored;               /* false: the fields below are unset */
+	struct engine_score_log score;
 };
 
 /* milter_summary - log the one line for a finished message */

@@ -10,6 +10,8 @@
  * connection). The message count lets a stopping daemon wait for the
  * messages in flight, and nothing else.
  */
+#include "build.h" /* first: feature macros */
+
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>

@@ -16,6 +16,8 @@
  * The write end of the pipe is file-scope: a signal handler can reach
  * nothing else. It is set before any handler is installed.
  */
+#include "build.h" /* first: feature macros */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -12,12 +12,13 @@
  * message or an MTA passes before it reaches a log line or an SMTP
  * reply: a sender must not be able to forge log lines or break a reply.
  */
+#include "build.h" /* first: feature macros */
+
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
 #include "milter.h"
-#include "score/score.h"
 
 #define SUMMARY_DKIM_MAX 4 /* signatures named in the line; then "+N" */
 
@@ -124,9 +125,9 @@ milter_summary(const struct milter_msg_info *info,
 		milter_sanitize(user, sizeof(user), res->auth_user);
 		snprintf(auth, sizeof(auth), " auth=%s", user);
 	}
-	if (info->score != NULL)
+	if (info->scored)
 		snprintf(score, sizeof(score), " score=%.1f/%.1f",
-			 info->score->score, info->score->required);
+			 info->score.score, info->score.required);
 	mlog(LOG_INFO,
 	     "%s: %s%s mailfrom=%s from=%s rcpts=%u spf=%s%s%s dkim=%s "
 	     "dmarc=%s%s %s",
@@ -135,11 +136,11 @@ milter_summary(const struct milter_msg_info *info,
 	     info->nrcpts, spf, res->spf_helo.checked ? " helo=" : "",
 	     res->spf_helo.checked ? result_name(res->spf_helo.result) : "",
 	     dkim, dmarc, score, info->action);
-	if (info->score != NULL && info->score->problems[0] != '\0') {
-		char why[sizeof(info->score->problems)];
+	if (info->scored && info->score.problems[0] != '\0') {
+		char why[512];
 
 		/* a scorer that failed costs the score, not the message */
-		snprintf(why, sizeof(why), "%s", info->score->problems);
+		snprintf(why, sizeof(why), "%s", info->score.problems);
 		for (char *p = why; *p != '\0'; p++)
 			if ((unsigned char)*p < 32 || *p == 127)
 				*p = '?';

@@ -15,6 +15,8 @@
  * signatures are looked at, the rest are ignored before any key lookup
  * and not reported.
  */
+#include "build.h" /* first: feature macros */
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>

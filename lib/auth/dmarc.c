@@ -13,6 +13,8 @@
  * is no process-global state: a dmarc_ctx is read-only once made and may
  * be shared by all threads.
  */
+#include "build.h" /* first: feature macros */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  *
  * dmarc.c owns policy discovery and the Organizational Domain (the RFC
  * 9989 DNS tree walk, or the Public Suffix List in RFC 7489 mode through
- * libopendmarc), identifier alignment and the result. It takes the
+ * dmarc_psl.c), identifier alignment and the result. It takes the
  * RFC5322.From header values as received and decides itself what a
  * missing, multiple or unparsable From means.
  */

@@ -12,6 +12,8 @@
  * b.test.ck ...), so RFC 7489 mode uses this code instead; it keeps no
  * process-global state either.
  */
+#include "build.h" /* first: feature macros */
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

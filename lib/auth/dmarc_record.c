@@ -11,6 +11,8 @@
  * libopendmarc's parser was measured and not used: it takes a record
  * whose v= is not first, reads pct=abc as 0, drops a record for adkim=x.
  */
+#include "build.h" /* first: feature macros */
+
 #include <string.h>
 #include <strings.h>
 

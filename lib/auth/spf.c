@@ -15,6 +15,8 @@
  * bounded buffers: a domain keeps its right end and loses labels on the
  * left (section 7.3), an explanation is cut on the right.
  */
+#include "build.h" /* first: feature macros */
+
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -13,6 +13,8 @@
  * right. One domain-spec may not expand to more than SPF_EXPAND_MAX
  * octets in all, which bounds the work a hostile record can cause.
  */
+#include "build.h" /* first: feature macros */
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>

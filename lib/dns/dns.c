@@ -15,6 +15,8 @@
  * lookup never leaves the calling thread. Answers are refcounted: the
  * cache drops its references when it is freed.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>

@@ -7,6 +7,8 @@
  * thread and back for every lookup; most of authtag's lookups repeat
  * (the same senders' SPF, keys and DMARC records), so they stop here.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -10,9 +10,12 @@
  * at most 50,000 bytes of each part are scanned for `body` and 500,000
  * for `rawbody`, as SpamAssassin's defaults.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -633,7 +636,8 @@ mt_multipart(struct mt_walk *w, const struct mt_type *t, const char *s,
 			size_t body;
 
 			if (strcmp(t->type, "multipart/digest") == 0)
-				strcpy(pt.type, "message/rfc822");
+				snprintf(pt.type, sizeof(pt.type),
+					 "message/rfc822");
 			body = mt_part_headers(s + start, end - start, &pt);
 			mt_entity(w, &pt, s + start + body, end - start - body,
 				  depth + 1);

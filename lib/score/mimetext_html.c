@@ -8,6 +8,8 @@
  * does), and character references become UTF-8. It is a renderer for
  * rule matching, not a validator: any byte sequence gives some text.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

@@ -10,6 +10,8 @@
  * scorer that gives no score is named in the outcome's problems and
  * skipped; the message is never failed for it.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include "config.h"
 #include "score.h"
 #include "userprefs.h"
+#include "strbuf.h"
 
 #define SCORE_PREFS_CACHE 1024 /* user_prefs files kept parsed */
 #define SCORE_WRAP        79   /* SpamAssassin's fold width */
@@ -402,22 +405,16 @@ score_wrap(const char *field, const char *value)
 static char *
 score_tests(const struct score_outcome *out)
 {
-	size_t len = 5;
-	char *s;
+	struct strbuf s = STRBUF_INIT;
 
-	for (size_t i = 0; i < out->nhits; i++)
-		len += strlen(out->hits[i].name) + 1;
-	if ((s = malloc(len)) == NULL)
-		return NULL;
-	s[0] = '\0';
 	for (size_t i = 0; i < out->nhits; i++) {
 		if (i > 0)
-			strcat(s, ",");
-		strcat(s, out->hits[i].name);
+			sb_putc(&s, ',');
+		sb_puts(&s, out->hits[i].name);
 	}
 	if (out->nhits == 0)
-		strcpy(s, "none");
-	return s;
+		sb_puts(&s, "none");
+	return sb_steal(&s);
 }
 
 /* score_report - X-Spam-Report: one "* pts RULE description" per hit */

@@ -10,6 +10,8 @@
  * evaluation is a loop over it with a small stack, no recursion, so no
  * input can exhaust the C stack at run time.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,6 +11,8 @@
  * named __* are parts of metas and never reported. Everything per
  * message is allocated per call, so one loaded set serves all threads.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>

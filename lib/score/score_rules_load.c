@@ -8,6 +8,8 @@
  * ordered so that each runs after the rules it uses). Each line is
  * handed to sr_directive() in score_rules_parse.c.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>

@@ -13,6 +13,8 @@
  * when available).
  * Reading files and directories is score_rules_load.c's job.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>

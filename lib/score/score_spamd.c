@@ -12,6 +12,8 @@
  * spamd delays only the message that waits for it. spamd's own
  * required_score is not used: the stage decides what is spam.
  */
+#include "build.h" /* first: feature macros */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -64,7 +66,7 @@ spamd_init(const struct config *cfg, void **state, char *err, size_t errlen)
 		if (strlen(path) >= sizeof(un->sun_path))
 			goto bad;
 		un->sun_family = AF_UNIX;
-		strcpy(un->sun_path, path);
+		snprintf(un->sun_path, sizeof(un->sun_path), "%s", path);
 		s->alen = sizeof(*un);
 		snprintf(s->where, sizeof(s->where), "%s", path);
 	} else if (v != NULL && (strncmp(v, "inet:", 5) == 0 ||
@@ -184,7 +186,13 @@ spamd_request(const struct spamd_state *s, const struct score_message *msg,
 
 		if (msg->header_names[i] == NULL || v == NULL)
 			continue;
-		o += (size_t)sprintf(buf + o, "%s:", msg->header_names[i]);
+		{
+			size_t nl = strlen(msg->header_names[i]);
+
+			memcpy(buf + o, msg->header_names[i], nl);
+			o += nl;
+			buf[o++] = ':';
+		}
 		if (*v != ' ' && *v != '\t')
 			buf[o++] = ' ';
 		for (; *v; v++) {

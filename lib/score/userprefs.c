@@ -10,6 +10,8 @@
  * the lock held, and prefs are reference counted so that a thread still
  * scoring with the old version is never left with freed memory.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -679,7 +681,7 @@ up_home_lookup(struct userprefs_cache *c, const char *name, char *dir,
 			    c->homes[i].expires > now.tv_sec) {
 				h = &c->homes[i];
 				rc = h->dir != NULL && strlen(h->dir) < dirlen
-					 ? (strcpy(dir, h->dir), 0)
+					 ? (snprintf(dir, dirlen, "%s", h->dir), 0)
 					 : -1;
 				break;
 			}
@@ -689,7 +691,7 @@ up_home_lookup(struct userprefs_cache *c, const char *name, char *dir,
 	}
 	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
 	    pw.pw_dir != NULL && strlen(pw.pw_dir) < dirlen) {
-		strcpy(dir, pw.pw_dir);
+		snprintf(dir, dirlen, "%s", pw.pw_dir);
 		rc = 0;
 	}
 	if (c == NULL)
@@ -733,9 +735,8 @@ userprefs_path(struct userprefs_cache *c, const char *tmpl, const char *user,
 	    score_expand_template(tmpl, user, domain, exp, sizeof(exp)) != 0)
 		return -1;
 	if (exp[0] != '~') {
-		if (strlen(exp) >= outlen)
+		if (snprintf(out, outlen, "%s", exp) >= (int)outlen)
 			return -1;
-		strcpy(out, exp);
 		return 0;
 	}
 	rest = exp + 1 + strcspn(exp + 1, "/");

@@ -8,6 +8,8 @@
  * deterministic, so a corpus built twice from the same keys and seed is
  * byte-identical. The public key comes out as a DKIM key record.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,6 +13,8 @@
  * headers are applied to the caller's header list (so the next milter of
  * a chain sees them) and Authentication-Results values are reported.
  */
+#include "build.h" /* first: feature macros */
+
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>

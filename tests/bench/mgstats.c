@@ -8,6 +8,8 @@
  * connection under libmilter), summed over the PID and its descendants
  * (rspamd's workers); memory is VmRSS and VmHWM from /proc/PID/status.
  */
+#include "build.h" /* first: feature macros */
+
 #include <ctype.h>
 #include <dirent.h>
 #include <stdio.h>

@@ -17,6 +17,8 @@
  * Corpus: DIR/index lines "file ip helo mailfrom rcpt spf dkim dmarc [auth]"
  * ("-" = none); the files are RFC 5322 messages with LF or CRLF endings.
  */
+#include "build.h" /* first: feature macros */
+
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>

@@ -16,6 +16,8 @@
  *
  * usage: mkcorpus -o OUT -k KEYDIR [-n 2000] [-d 300] [-s SEED]
  */
+#include "build.h" /* first: feature macros */
+
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>

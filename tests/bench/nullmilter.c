@@ -15,6 +15,8 @@
  *
  * usage: nullmilter -p SOCKET [-a] [-s]  (SOCKET as for smfi_setconn)
  */
+#include "build.h" /* first: feature macros */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,6 +9,8 @@
  * as it does when no upstream server can be used). Every other name is
  * forwarded there too, so nothing ever leaves the machine.
  */
+#include "build.h" /* first: feature macros */
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>

@@ -12,6 +12,8 @@
  * private key: SubjectPublicKeyInfo for RSA (RFC 6376 3.6.1), the raw 32
  * octets for ed25519 (RFC 8463 4.2).
  */
+#include "build.h" /* first: feature macros */
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,6 +10,8 @@
  * header authtag writes. Without arguments it prints its usage and exits
  * 0 (make check-valgrind runs every check program bare).
  */
+#include "build.h" /* first: feature macros */
+
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>

@@ -11,6 +11,8 @@
  * ar_is_ours is checked with case, comments, folding, versions and ids
  * that are nearly ours.
  */
+#include "build.h" /* first: feature macros */
+
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

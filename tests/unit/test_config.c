@@ -2,6 +2,8 @@
  * test_config.c - authtag.conf parsing: defaults, every key type, and the
  * error messages an administrator sees (file:line: Key: reason)
  */
+#include "build.h" /* first: feature macros */
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -9,6 +9,8 @@
  * keys (RFC 8301), DNS timeout, SERVFAIL and REFUSED, several signatures
  * on one message, body chunking and line ends, and hostile input.
  */
+#include "build.h" /* first: feature macros */
+
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -16,6 +16,8 @@
  * difference, or a listed one that no longer happens, fails the test.
  * The mailauth ed25519 fixture (RFC 8463 example) must give two passes.
  */
+#include "build.h" /* first: feature macros */
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

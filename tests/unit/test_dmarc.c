@@ -10,6 +10,8 @@
  * names are suffixes is plain; one test repeats key cases with Debian's
  * real list, and the PSL project's vectors check the list code itself.
  */
+#include "build.h" /* first: feature macros */
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

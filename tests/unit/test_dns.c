@@ -3,6 +3,8 @@
  * cache, timeouts and server failures as DNS_TEMPFAIL, and many threads
  * sharing one resolver
  */
+#include "build.h" /* first: feature macros */
+
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -6,6 +6,8 @@
  * for it. Punycode expectations are RFC 3492's own sample strings (7.1)
  * and the A-labels the PSL project's test vectors use.
  */
+#include "build.h" /* first: feature macros */
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

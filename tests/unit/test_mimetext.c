@@ -4,6 +4,8 @@
  * charsets to UTF-8, HTML rendering, MIME structure, and SpamAssassin's
  * paragraph lines
  */
+#include "build.h" /* first: feature macros */
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

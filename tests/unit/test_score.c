@@ -5,6 +5,8 @@
  * _SCORE_ tag shows it, one '*' per point), X-Spam-Report, which
  * incoming headers are removed, recipients and path templates
  */
+#include "build.h" /* first: feature macros */
+
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

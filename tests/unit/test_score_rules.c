@@ -5,6 +5,8 @@
  * SpamAssassin semantics that tests/sa/compat.sh checks against the real
  * thing), the shipped rules, and user_prefs in the built-in scorer
  */
+#include "build.h" /* first: feature macros */
+
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -7,6 +7,8 @@
  * message over SpamdMaxSize that is never sent. The real spamd is
  * tests/sa/spamd.sh.
  */
+#include "build.h" /* first: feature macros */
+
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>

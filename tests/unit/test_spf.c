@@ -8,6 +8,8 @@
  * bombs, long and looping records, and random bytes fed to the record
  * and macro parsers. DNS is hermetic: libunbound local-data only.
  */
+#include "build.h" /* first: feature macros */
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -13,6 +13,8 @@
  * makes the exit status non-zero.
  * Usage: test_spf_suite [-v] [CASE...]  (-v: print passing cases too)
  */
+#include "build.h" /* first: feature macros */
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -4,6 +4,8 @@
  * Growth across many appends, embedded NUL bytes, printf that needs a
  * second pass, truncation, steal/free, and the sticky failure flag.
  */
+#include "build.h" /* first: feature macros */
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -5,6 +5,8 @@
  * them), required_score and score, From address extraction, path
  * templates, and the cache (re-read on change, thread-safe)
  */
+#include "build.h" /* first: feature macros */
+
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>

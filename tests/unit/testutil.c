@@ -1,6 +1,8 @@
 /*
  * testutil.c - small helpers shared by the unit tests (see testutil.h)
  */
+#include "build.h" /* first: feature macros */
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
