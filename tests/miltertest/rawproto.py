@@ -177,6 +177,26 @@ def tag_cases(data):
     check(tagged(final, edits, "dkim=pass", "dmarc=pass"),
           "empty body, no body chunk: dkim=pass")
 
+    # basic.lua's message, where miltertest cannot see indexes: forged
+    # A-R headers claiming our id (case and a comment before the id)
+    # around a foreign one: exactly #3 and #1 go, highest first
+    fields, body = read_message(data + "/pass.eml")
+    fields = [["Authentication-Results", " %s; dmarc=pass" % AUTHSERV],
+              ["Authentication-Results", " other.example.net; spf=pass"]] \
+        + fields + [["Authentication-Results",
+                     " (c) MT.Example.Org; dkim=pass"]]
+    envelope(m, "<bounce@pass.example.com>")
+    for name, value in fields:
+        m.header(name, value)
+    m.step("N")
+    m.step("B", body.encode())
+    final, edits = m.eom()
+    removed = [(e[1], e[2], e[3]) for e in edits if e[0] == "m"]
+    check(tagged(final, edits, "dkim=pass", "dmarc=pass") and
+          removed == [(3, "Authentication-Results", ""),
+                      (1, "Authentication-Results", "")],
+          "forged A-R #3 and #1 removed, highest first; foreign #2 kept")
+
     # header values just under libmilter's 64 KiB packet
     envelope(m)
     m.header("From", " <alice@spfonly.example.com>")

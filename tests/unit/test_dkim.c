@@ -747,9 +747,18 @@ test_hostile_input(void **st)
 		buf[i] = (char)((i * 7919u + 13u) % 256u);
 	memcpy(buf, "DKIM-Signature:", 15);
 	dkim_test_verify(s->ver, s->dns.res, buf, 8192, 5, &o, &n);
+	/* one signature field, no d= tag in it (RFC 6376 6.1.1: a
+	 * required tag is missing): permerror, and said why */
+	assert_int_equal(n, 1);
+	assert_int_equal(o[0].result, RES_PERMERROR);
+	assert_string_equal(o[0].reason, "domain tag missing");
 	free(o);
 	memcpy(buf + 100, "\r\n\r\n", 4);
 	dkim_test_verify(s->ver, s->dns.res, buf, 8192, 0, &o, &n);
+	/* the same with a header/body split at 100: same result */
+	assert_int_equal(n, 1);
+	assert_int_equal(o[0].result, RES_PERMERROR);
+	assert_string_equal(o[0].reason, "domain tag missing");
 	free(o);
 	free(buf);
 }
