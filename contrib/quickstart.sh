@@ -64,7 +64,8 @@ if [ "${AUTHTAG_SKIP_INSTALL:-}" != yes ]; then
 fi
 
 [ -x configure ] || autoreconf -fi
-[ -f Makefile ] || ./configure
+# shellcheck disable=SC2086
+[ -f Makefile ] || ./configure ${AUTHTAG_CONFIGURE_FLAGS:-}
 make -j"$(nproc)"
 
 echo

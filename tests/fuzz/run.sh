@@ -35,7 +35,7 @@ ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs"
 harnesses=${*:-$ALL}
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-CFLAGS="-std=gnu11 -g -O1 -Wall -Wextra $SAN -I$BUILD \
+CFLAGS="-std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra $SAN -I$BUILD \
 	-I$top/lib -I$here"
 
 # deps NAME - the lib/ sources and libraries harness NAME links
@@ -58,8 +58,9 @@ deps()
 }
 
 mkdir -p "$BUILD/obj" "$BUILD/corpus" "$BUILD/artifacts" "$BUILD/logs"
-# lib/ sources include configure's build.h first, for its feature macros
-[ -f "$BUILD/build.h" ] || printf '#define _GNU_SOURCE 1\n' >"$BUILD/build.h"
+# lib/ sources include configure's build.h first: here an empty stand-in,
+# -D_GNU_SOURCE above does its job
+[ -f "$BUILD/build.h" ] || : >"$BUILD/build.h"
 for h in $harnesses; do
 	objs= libs=
 	for d in $(deps "$h"); do
