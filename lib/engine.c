@@ -7,7 +7,8 @@
  * list of forged A-R headers (those that claim our authserv-id) and of
  * incoming X-Spam-* headers to remove. It decides everything about the
  * message: the edits and the action (accept, reject, quarantine,
- * tempfail); the milter and authtag-check only apply them.
+ * tempfail; built in engine_edits.c); the milter and authtag-check only
+ * apply them.
  *
  * Per-message memory is bounded: headers are kept (for From, for forged
  * A-R detection and for the scoring stage) only up to ENGINE_HEADER_BYTES;
@@ -33,82 +34,11 @@
 #include "auth/dmarc.h"
 #include "dns/dns.h"
 #include "engine.h"
+#include "engine_int.h"
 #include "auth/spf.h"
 #include "mailaddr.h"
 #include "score/score.h"
 #include "strbuf.h"
-
-#define ENGINE_HEADER_BYTES (1024 * 1024) /* kept per message, at most */
-#define ENGINE_MAX_HEADERS  10000
-/*
- * DNS time budget of each phase (SPF at MAIL FROM, DKIM keys at end of
- * headers, DMARC at end of message). RFC 7208 4.6.4 suggests 20 s for
- * SPF; it also keeps MAIL FROM under Postfix's 30 s milter_command_timeout.
- */
-#define ENGINE_PHASE_DNS_MS 20000
-
-struct engine {
-	const struct config *cfg;
-	struct dns_resolver *dns;
-	struct dkim_verifier *dkim;
-	struct dmarc_ctx *dmarc;
-	struct score_stage *score;
-	size_t body_limit; /* body bytes the scorers want */
-};
-
-struct engine_conn {
-	struct engine *eng;
-	char *client_ip; /* NULL: unknown (no SPF) */
-	char *helo;
-	char *auth_user;
-	bool trusted;
-};
-
-struct engine_header {
-	char *name;
-	char *value;
-};
-
-/* one X-Spam-* field name and how many of it arrived */
-struct spam_name {
-	char *name;
-	unsigned count;
-};
-
-struct engine_msg {
-	struct engine_conn *conn;
-	struct dns_cache *dns;
-	struct dkim_msg *dkim;
-	char *mail_from; /* without <>; "" = null sender; NULL = not seen */
-	char **rcpts;
-	size_t nrcpts;
-	struct engine_header *headers; /* kept for scoring, up to the cap */
-	size_t nheaders;
-	size_t header_bytes;
-	bool headers_truncated;
-	/* counted on every header, whatever the cap: a sender must not be
-	 * able to hide a forged A-R or a second From behind 1 MB of filler */
-	unsigned ar_count; /* A-R headers seen */
-	unsigned *forged;  /* 1-based A-R indexes that claim our id */
-	size_t nforged, forged_cap;
-	bool forged_lost;       /* an index was not kept: remove every A-R */
-	char *from[2];          /* the first two From values */
-	unsigned from_count;    /* From fields seen */
-	bool out_of_memory;     /* results-affecting bookkeeping failed */
-	struct spam_name *spam; /* incoming X-Spam-* fields, to remove */
-	size_t nspam, spam_cap;
-	bool spam_lost; /* an X-Spam-* name was not kept: tempfail */
-	size_t rcpts_cap, headers_cap;
-	struct strbuf body; /* the first body_limit bytes, for scoring */
-	bool body_truncated;
-	bool local; /* local submission: never rejected */
-	char mail_domain[RES_DOMAIN_MAX]; /* for logs */
-	char from_log[RES_DOMAIN_MAX + 32]; /* for logs */
-	struct score_outcome score;
-	bool scored;
-	struct auth_results results;
-	bool done;
-};
 
 /* engine_new - an engine for cfg */
 struct engine *
@@ -239,25 +169,6 @@ engine_msg_new(struct engine_conn *conn)
 		return NULL;
 	}
 	return msg;
-}
-
-/* engine_grow - make room for one more element of size sz in *arr,
- * doubling the capacity; -1 when memory ran out (*arr unchanged) */
-static int
-engine_grow(void *arr, size_t *cap, size_t n, size_t sz)
-{
-	void **p = arr;
-	size_t ncap;
-	void *grown;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 8;
-	if ((grown = reallocarray(*p, ncap, sz)) == NULL)
-		return -1;
-	*p = grown;
-	*cap = ncap;
-	return 0;
 }
 
 /* engine_msg_mailfrom - envelope sender; SPF is evaluated here */
@@ -436,164 +347,6 @@ engine_msg_dmarc(struct engine_msg *msg)
 		       msg->results.ndkim, &msg->results.dmarc);
 }
 
-/* engine_edits_insert - append one header to insert; value is taken
- * over (freed here on failure) */
-static int
-engine_edits_insert(struct engine_edits *edits, size_t *cap, const char *name,
-		    char *value)
-{
-	char *n = strdup(name);
-
-	if (n == NULL || engine_grow(&edits->insert, cap, edits->ninsert,
-				     sizeof(*edits->insert)) != 0) {
-		free(n);
-		free(value);
-		return -1;
-	}
-	edits->insert[edits->ninsert++] =
-	    (struct header_edit){.name = n, .value = value, .index = 1};
-	return 0;
-}
-
-/*
- * engine_msg_removals - list every header to remove: A-R headers that
- * claim our id, then incoming X-Spam-* fields (a sender must not
- * pre-mark a message as clean), each name highest index first so that
- * a removal leaves the indexes still to remove unchanged
- */
-static int
-engine_msg_removals(struct engine_msg *msg, struct engine_edits *edits)
-{
-	size_t total = msg->forged_lost ? msg->ar_count : msg->nforged, k = 0;
-
-	if (msg->spam_lost)
-		return -1;
-	for (size_t i = 0; i < msg->nspam; i++)
-		total += msg->spam[i].count;
-	if (total == 0)
-		return 0;
-	if ((edits->remove = calloc(total, sizeof(*edits->remove))) == NULL)
-		return -1;
-	if (msg->forged_lost) /* which were ours is unknown: all go */
-		for (unsigned n = msg->ar_count; n > 0; n--)
-			edits->remove[k++] = (struct header_removal){
-			    "Authentication-Results", n};
-	else
-		for (size_t i = msg->nforged; i > 0; i--)
-			edits->remove[k++] = (struct header_removal){
-			    "Authentication-Results", msg->forged[i - 1]};
-	for (size_t i = 0; i < msg->nspam; i++)
-		for (unsigned n = msg->spam[i].count; n > 0; n--)
-			edits->remove[k++] =
-			    (struct header_removal){msg->spam[i].name, n};
-	edits->nremove = k;
-	return 0;
-}
-
-/* engine_action_set - fill an action; text is cleaned for an SMTP reply
- * (printable ASCII, no '%', which smfi_setreply treats as a format) */
-static void
-engine_action_set(struct engine_action *act, enum engine_action_kind kind,
-		  const char *code, const char *xcode, const char *text)
-{
-	size_t i = 0;
-
-	act->kind = kind;
-	snprintf(act->code, sizeof(act->code), "%s", code);
-	snprintf(act->xcode, sizeof(act->xcode), "%s", xcode);
-	for (; text[i] != '\0' && i + 1 < sizeof(act->text); i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		act->text[i] = c >= 32 && c < 127 && c != '%' ? (char)c : '?';
-	}
-	act->text[i] = '\0';
-}
-
-/* engine_tempfail - edits that only tempfail the message */
-void
-engine_tempfail(struct engine_edits *edits, const char *why)
-{
-	char text[200];
-
-	snprintf(text, sizeof(text), "Temporary local problem (%s), try again later",
-		 why);
-	engine_action_set(&edits->action, ENGINE_TEMPFAIL, "451", "4.3.0",
-			  text);
-}
-
-/* engine_action_name - the word for an action, for logs */
-const char *
-engine_action_name(enum engine_action_kind kind)
-{
-	switch (kind) {
-	case ENGINE_ACCEPT:
-		return "accept";
-	case ENGINE_REJECT:
-		return "reject";
-	case ENGINE_QUARANTINE:
-		return "quarantine";
-	case ENGINE_TEMPFAIL:
-		return "tempfail";
-	}
-	return "accept";
-}
-
-/*
- * engine_msg_decide - what RejectFailures asks of this message: reject
- * for a DMARC fail whose policy says reject, quarantine for quarantine;
- * never for trusted or authenticated clients, local submission, or
- * results we could not complete
- */
-static void
-engine_msg_decide(const struct engine_msg *msg, struct engine_edits *edits)
-{
-	const struct engine_conn *conn = msg->conn;
-	const struct dmarc_outcome *d = &msg->results.dmarc;
-	char text[RES_DOMAIN_MAX + 64];
-
-	if (!conn->eng->cfg->reject_failures || engine_conn_is_trusted(conn) ||
-	    msg->local || edits->incomplete || !d->checked ||
-	    d->result != RES_FAIL)
-		return;
-	if (strcmp(d->disposition, "reject") == 0) {
-		snprintf(text, sizeof(text),
-			 "Message rejected by the DMARC policy of %s",
-			 d->from_domain);
-		engine_action_set(&edits->action, ENGINE_REJECT, "550",
-				  "5.7.1", text);
-	} else if (strcmp(d->disposition, "quarantine") == 0) {
-		snprintf(text, sizeof(text),
-			 "quarantined by the DMARC policy of %s",
-			 d->from_domain);
-		engine_action_set(&edits->action, ENGINE_QUARANTINE, "", "",
-				  text);
-	}
-}
-
-/*
- * engine_edits_cut - keep every inserted header under ENGINE_HEADER_MAX
- * (libmilter refuses a 64 KiB packet, Postfix cuts lines at 60,000): cut
- * at a result boundary, so what remains is a valid header with fewer
- * results
- */
-static void
-engine_edits_cut(struct engine_edits *edits)
-{
-	for (size_t i = 0; i < edits->ninsert; i++) {
-		struct header_edit *h = &edits->insert[i];
-		size_t len = strlen(h->value), nlen = strlen(h->name);
-		char *semi;
-
-		if (len + nlen < ENGINE_HEADER_MAX)
-			continue;
-		semi = h->value + ENGINE_HEADER_MAX - nlen - 2;
-		while (semi > h->value && *semi != ';')
-			semi--;
-		*semi = '\0';
-		edits->cut_from = len;
-	}
-}
-
 /*
  * engine_msg_received - append to line the Received field our MTA is
  * about to add, in the form SpamAssassin parses ("from HELO ([IP]) by
@@ -717,19 +470,6 @@ out:
 	sb_free(&ours);
 	sb_free(&received);
 	return rc;
-}
-
-/* engine_edits_drop_inserts - forget every header to insert */
-static void
-engine_edits_drop_inserts(struct engine_edits *edits)
-{
-	for (size_t i = 0; i < edits->ninsert; i++) {
-		free(edits->insert[i].name);
-		free(edits->insert[i].value);
-	}
-	free(edits->insert);
-	edits->insert = NULL;
-	edits->ninsert = 0;
 }
 
 /* engine_msg_eom - finish the checks, produce the edits and the action */
@@ -890,13 +630,4 @@ engine_msg_free(struct engine_msg *msg)
 	free(msg->from[1]);
 	auth_results_free(&msg->results);
 	free(msg);
-}
-
-/* engine_edits_free - free what engine_msg_eom put in edits */
-void
-engine_edits_free(struct engine_edits *edits)
-{
-	engine_edits_drop_inserts(edits);
-	free(edits->remove);
-	memset(edits, 0, sizeof(*edits));
 }

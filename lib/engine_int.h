@@ -1,0 +1,112 @@
+/*
+ * engine_int.h - what engine.c and engine_edits.c share (lib/ only)
+ *
+ * The engine's state for an engine, a connection and a message, and the
+ * functions that turn a message's state into the edits and the action.
+ * Nothing outside the engine's own files includes this header: programs
+ * see engine.h.
+ */
+#ifndef AUTHTAG_ENGINE_INT_H
+#define AUTHTAG_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine.h"
+#include "result.h"
+#include "score/score.h"
+#include "strbuf.h"
+
+#define ENGINE_HEADER_BYTES (1024 * 1024) /* kept per message, at most */
+#define ENGINE_MAX_HEADERS  10000
+/*
+ * DNS time budget of each phase (SPF at MAIL FROM, DKIM keys at end of
+ * headers, DMARC at end of message). RFC 7208 4.6.4 suggests 20 s for
+ * SPF; it also keeps MAIL FROM under Postfix's 30 s milter_command_timeout.
+ */
+#define ENGINE_PHASE_DNS_MS 20000
+
+struct engine {
+	const struct config *cfg;
+	struct dns_resolver *dns;
+	struct dkim_verifier *dkim;
+	struct dmarc_ctx *dmarc;
+	struct score_stage *score;
+	size_t body_limit; /* body bytes the scorers want */
+};
+
+struct engine_conn {
+	struct engine *eng;
+	char *client_ip; /* NULL: unknown (no SPF) */
+	char *helo;
+	char *auth_user;
+	bool trusted;
+};
+
+struct engine_header {
+	char *name;
+	char *value;
+};
+
+/* one X-Spam-* field name and how many of it arrived */
+struct spam_name {
+	char *name;
+	unsigned count;
+};
+
+struct engine_msg {
+	struct engine_conn *conn;
+	struct dns_cache *dns;
+	struct dkim_msg *dkim;
+	char *mail_from; /* without <>; "" = null sender; NULL = not seen */
+	char **rcpts;
+	size_t nrcpts;
+	struct engine_header *headers; /* kept for scoring, up to the cap */
+	size_t nheaders;
+	size_t header_bytes;
+	bool headers_truncated;
+	/* counted on every header, whatever the cap: a sender must not be
+	 * able to hide a forged A-R or a second From behind 1 MB of filler */
+	unsigned ar_count; /* A-R headers seen */
+	unsigned *forged;  /* 1-based A-R indexes that claim our id */
+	size_t nforged, forged_cap;
+	bool forged_lost;       /* an index was not kept: remove every A-R */
+	char *from[2];          /* the first two From values */
+	unsigned from_count;    /* From fields seen */
+	bool out_of_memory;     /* results-affecting bookkeeping failed */
+	struct spam_name *spam; /* incoming X-Spam-* fields, to remove */
+	size_t nspam, spam_cap;
+	bool spam_lost; /* an X-Spam-* name was not kept: tempfail */
+	size_t rcpts_cap, headers_cap;
+	struct strbuf body; /* the first body_limit bytes, for scoring */
+	bool body_truncated;
+	bool local; /* local submission: never rejected */
+	char mail_domain[RES_DOMAIN_MAX]; /* for logs */
+	char from_log[RES_DOMAIN_MAX + 32]; /* for logs */
+	struct score_outcome score;
+	bool scored;
+	struct auth_results results;
+	bool done;
+};
+
+/* engine_grow - room for one more element in *arr (geometric); -1 */
+int engine_grow(void *arr, size_t *cap, size_t n, size_t sz);
+
+/* engine_edits_insert - append a header to insert (value taken over) */
+int engine_edits_insert(struct engine_edits *edits, size_t *cap,
+			const char *name, char *value);
+
+/* engine_msg_removals - list the forged and X-Spam-* headers to remove */
+int engine_msg_removals(struct engine_msg *msg, struct engine_edits *edits);
+
+/* engine_msg_decide - the action RejectFailures asks for */
+void engine_msg_decide(const struct engine_msg *msg,
+		       struct engine_edits *edits);
+
+/* engine_edits_cut - keep inserted headers under ENGINE_HEADER_MAX */
+void engine_edits_cut(struct engine_edits *edits);
+
+/* engine_edits_drop_inserts - forget every header to insert */
+void engine_edits_drop_inserts(struct engine_edits *edits);
+
+#endif
