@@ -211,36 +211,6 @@ score_user_from_rcpt(const char *rcpt, char *name, size_t namelen, char *domain,
 	return 0;
 }
 
-/* score_expand_template - expand %u, %d and %% */
-int
-score_expand_template(const char *tmpl, const char *user, const char *domain,
-		      char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (const char *p = tmpl; *p; p++) {
-		const char *add = NULL;
-		char one[2] = {*p, '\0'};
-
-		if (*p == '%' && p[1] == 'u')
-			add = user;
-		else if (*p == '%' && p[1] == 'd')
-			add = domain;
-		else if (*p == '%' && p[1] == '%')
-			add = "%";
-		if (add != NULL)
-			p++;
-		else
-			add = one;
-		if (o + strlen(add) >= outlen)
-			return -1;
-		memcpy(out + o, add, strlen(add));
-		o += strlen(add);
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 /* score_problem - append "name: why" to the outcome's problems */
 static void
 score_problem(struct score_outcome *out, const char *name, const char *why)

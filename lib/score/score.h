@@ -175,11 +175,4 @@ void score_result_free(struct score_result *res);
 int score_user_from_rcpt(const char *rcpt, char *name, size_t namelen,
 			 char *domain, size_t domainlen);
 
-/*
- * score_expand_template - expand %u (user), %d (domain) and %% in tmpl;
- * -1 if the result does not fit
- */
-int score_expand_template(const char *tmpl, const char *user,
-			  const char *domain, char *out, size_t outlen);
-
 #endif

@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "score.h"
+#include "userprefs.h"
 
 #define SPAMD_REPLY_MAX   65536 /* bytes of reply read */
 #define SPAMD_CONNECT_MAX 5     /* seconds for connect, at most */
@@ -171,7 +172,7 @@ spamd_request(const struct spamd_state *s, const struct score_message *msg,
 		return NULL;
 	}
 	if (s->user_tmpl[0] != '\0' && user != NULL &&
-	    score_expand_template(s->user_tmpl, user->name, user->domain,
+	    userprefs_expand_template(s->user_tmpl, user->name, user->domain,
 				  userval, sizeof(userval)) != 0)
 		userval[0] = '\0';
 	head = 128 + strlen(userval);

@@ -108,4 +108,11 @@ const struct userprefs *userprefs_get(struct userprefs_cache *c,
 /* userprefs_release - drop a reference taken by userprefs_get */
 void userprefs_release(struct userprefs_cache *c, const struct userprefs *p);
 
+/*
+ * userprefs_expand_template - expand %u (user), %d (domain) and %% in tmpl;
+ * -1 if the result does not fit
+ */
+int userprefs_expand_template(const char *tmpl, const char *user,
+			  const char *domain, char *out, size_t outlen);
+
 #endif

@@ -13,9 +13,8 @@
  * is also tried as a glob against the From value, for
  * userprefs_glob_match() with a pattern and subject both arbitrary.
  *
- * userprefs.c calls score_expand_template() (score.c) only from
- * userprefs_path(), which reads the password database and is not
- * fuzzed; the stub below keeps score.c and its scorers out of the link.
+ * userprefs_path(), which reads the password database, lives in
+ * userprefs_cache.c and is not linked.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,15 +24,6 @@
 #include "score/userprefs.h"
 
 #define FZ_MAX_ADDRS 8
-
-/* score_expand_template - never reached from the functions fuzzed here */
-int
-score_expand_template(const char *tmpl, const char *user, const char *domain,
-		      char *out, size_t outlen)
-{
-	(void)tmpl, (void)user, (void)domain, (void)out, (void)outlen;
-	abort();
-}
 
 /* fz_hit - a reported rule is one of the four userprefs.h names */
 static int

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "score/score.h"
+#include "score/userprefs.h"
 
 /* hit - a hit for a hand-made outcome */
 static struct score_hit
@@ -296,11 +297,11 @@ test_rcpt_and_template(void **state)
 			 -1);
 	assert_int_equal(score_user_from_rcpt(NULL, u, sizeof(u), d, sizeof(d)),
 			 -1);
-	assert_int_equal(score_expand_template("%u@%d 100%%", "bob",
+	assert_int_equal(userprefs_expand_template("%u@%d 100%%", "bob",
 					       "example.org", out, sizeof(out)),
 			 0);
 	assert_string_equal(out, "bob@example.org 100%");
-	assert_int_equal(score_expand_template("/home/%u/x", "bob", "", out, 8),
+	assert_int_equal(userprefs_expand_template("/home/%u/x", "bob", "", out, 8),
 			 -1);
 }
 
