@@ -42,13 +42,13 @@ CFLAGS="-std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra $SAN -I$BUILD \
 deps()
 {
 	case $1 in
-	mailaddr) echo "mailaddr" ;;
+	mailaddr) echo "mailaddr mailaddr_idna" ;;
 	authres) echo "authres result" ;;
 	spf) # dns.c for dns_name_valid(), and the answer store it uses
 		echo "auth/spf_parse dns/dns dns/dns_store"
 		echo "-lunbound -lpthread" ;;
 	dmarc_record) echo "auth/dmarc_record" ;;
-	dmarc_psl) echo "auth/dmarc_psl mailaddr" ;;
+	dmarc_psl) echo "auth/dmarc_psl mailaddr mailaddr_idna" ;;
 	score_rules) echo "score/score_rules_parse score/score_rules_load score/score_meta \
 		-lpcre2-8 -lm" ;;
 	mimetext) echo "score/mimetext score/mimetext_html" ;;
