@@ -2,8 +2,8 @@
  * mimetext.c - the text of a message as SpamAssassin's body rules see it
  *
  * Owns walking the MIME tree and building the `body` lines and `rawbody`
- * chunks (see mimetext.h); transfer decoding and charsets live here too,
- * HTML rendering in mimetext_html.c. The line rules follow SpamAssassin
+ * chunks (see mimetext.h); transfer decoding, charsets and RFC 2047 live
+ * in mimetext_decode.c, HTML rendering in mimetext_html.c. The line rules follow SpamAssassin
  * 4.0.1's Message.pm: text parts joined with a newline, a blank-line run
  * ends a paragraph, any other whitespace run becomes one space, Subject
  * is the first line, lines are cut at 2 KiB (at a space when possible);
@@ -21,7 +21,7 @@
 #include <strings.h>
 
 #include "mimetext.h"
-#include "mimetext_int.h"
+#include "strbuf.h"
 
 #define MT_MAX_DEPTH    8      /* multipart nesting followed */
 #define MT_MAX_PARTS    200    /* leaf parts looked at */
@@ -38,327 +38,12 @@ struct mt_type {
 };
 
 struct mt_walk {
-	struct mt_buf text; /* rendered text of all parts, joined */
+	struct strbuf text; /* rendered text of all parts, joined */
 	bool any;           /* a part was seen: join with "\n" */
 	struct mimetext *out;
 	unsigned nparts;
 	bool nomem;
 };
-
-/* mt_buf_add - append n bytes */
-void
-mt_buf_add(struct mt_buf *b, const char *s, size_t n)
-{
-	if (b->nomem)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->nomem = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* mt_buf_str - append a string */
-void
-mt_buf_str(struct mt_buf *b, const char *s)
-{
-	mt_buf_add(b, s, strlen(s));
-}
-
-/* mt_utf8 - append code point cp as UTF-8 (U+FFFD if invalid) */
-void
-mt_utf8(struct mt_buf *b, unsigned long cp)
-{
-	char u[4];
-
-	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		cp = 0xfffd;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		mt_buf_add(b, u, 1);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		mt_buf_add(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		mt_buf_add(b, u, 3);
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		mt_buf_add(b, u, 4);
-	}
-}
-
-/* mt_hex - value of a hex digit, or -1 */
-static int
-mt_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* mimetext_qp_decode - quoted-printable */
-size_t
-mimetext_qp_decode(const char *in, size_t len, char *out)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (in[i] != '=') {
-			out[o++] = in[i];
-			continue;
-		}
-		/* a soft line break: '=' then optional blanks, then EOL */
-		size_t j = i + 1;
-
-		while (j < len && (in[j] == ' ' || in[j] == '\t'))
-			j++;
-		if (j < len && (in[j] == '\n' || in[j] == '\r')) {
-			if (in[j] == '\r' && j + 1 < len && in[j + 1] == '\n')
-				j++;
-			i = j;
-			continue;
-		}
-		if (j == len) {
-			i = j;
-			continue;
-		}
-		if (i + 2 < len && mt_hex((unsigned char)in[i + 1]) >= 0 &&
-		    mt_hex((unsigned char)in[i + 2]) >= 0) {
-			out[o++] =
-			    (char)(mt_hex((unsigned char)in[i + 1]) * 16 +
-				   mt_hex((unsigned char)in[i + 2]));
-			i += 2;
-			continue;
-		}
-		out[o++] = '='; /* broken escape: kept, as decoders do */
-	}
-	return o;
-}
-
-/* mt_b64 - value of a base64 character, or -1 */
-static int
-mt_b64(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* mimetext_b64_decode - base64 */
-size_t
-mimetext_b64_decode(const char *in, size_t len, char *out)
-{
-	unsigned long acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && in[i] != '='; i++) {
-		int v = mt_b64((unsigned char)in[i]);
-
-		if (v < 0)
-			continue;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	return o;
-}
-
-/* mimetext_to_utf8 - convert charset to UTF-8 */
-char *
-mimetext_to_utf8(const char *charset, const char *in, size_t len,
-		 size_t *outlen)
-{
-	struct mt_buf b = {0};
-	iconv_t cd = (iconv_t)-1;
-	char *ip = (char *)in;
-	size_t il = len;
-
-	if (charset != NULL && *charset != '\0' &&
-	    strcasecmp(charset, "utf-8") != 0 &&
-	    strcasecmp(charset, "utf8") != 0 &&
-	    strcasecmp(charset, "us-ascii") != 0)
-		cd = iconv_open("UTF-8", charset);
-	if (cd == (iconv_t)-1) {
-		mt_buf_add(&b, in, len);
-		mt_buf_add(&b, "", 0);
-		goto done;
-	}
-	while (il > 0 && !b.nomem) {
-		char chunk[1024], *op = chunk;
-		size_t ol = sizeof(chunk);
-		size_t r = iconv(cd, &ip, &il, &op, &ol);
-
-		mt_buf_add(&b, chunk, (size_t)(op - chunk));
-		if (r == (size_t)-1 && (errno == EILSEQ || errno == EINVAL)) {
-			mt_utf8(&b, 0xfffd);
-			ip++;
-			il--;
-		} else if (r == (size_t)-1 && errno != E2BIG) {
-			break;
-		}
-	}
-	mt_buf_add(&b, "", 0);
-	iconv_close(cd);
-done:
-	if (b.nomem) {
-		free(b.p);
-		return NULL;
-	}
-	*outlen = b.len;
-	return b.p;
-}
-
-/* mt_decode_word - one RFC 2047 encoded word's text into b; false if bad */
-static bool
-mt_decode_word(struct mt_buf *b, const char *w, size_t n)
-{
-	/* =?charset?E?text?= ; w points after "=?", n up to the "?=" */
-	const char *q1 = memchr(w, '?', n), *q2;
-	char charset[64], *dec, *utf;
-	size_t cl, tl, dl, ul;
-
-	if (q1 == NULL || (size_t)(q1 - w) >= sizeof(charset) ||
-	    q1 + 2 >= w + n || q1[2] != '?')
-		return false;
-	cl = (size_t)(q1 - w);
-	memcpy(charset, w, cl);
-	charset[cl] = '\0';
-	charset[strcspn(charset, "*")] = '\0'; /* RFC 2231 language */
-	q2 = q1 + 3;
-	tl = (size_t)(w + n - q2);
-	if ((dec = malloc(tl + 1)) == NULL)
-		return false;
-	if (q1[1] == 'B' || q1[1] == 'b') {
-		dl = mimetext_b64_decode(q2, tl, dec);
-	} else if (q1[1] == 'Q' || q1[1] == 'q') {
-		char *u = strndup(q2, tl);
-
-		if (u == NULL) {
-			free(dec);
-			return false;
-		}
-		for (char *p = u; *p; p++)
-			if (*p == '_')
-				*p = ' ';
-		dl = mimetext_qp_decode(u, tl, dec);
-		free(u);
-	} else {
-		free(dec);
-		return false;
-	}
-	utf = mimetext_to_utf8(charset, dec, dl, &ul);
-	free(dec);
-	if (utf == NULL)
-		return false;
-	mt_buf_add(b, utf, ul);
-	free(utf);
-	return true;
-}
-
-/* mimetext_header - a header value unfolded, trimmed and decoded */
-char *
-mimetext_header(const char *value)
-{
-	struct mt_buf u = {0}, b = {0};
-	const char *s;
-	size_t i, last_word_end = 0;
-	bool after_word = false;
-
-	/* unfold: CR, LF + following blanks become one space */
-	for (s = value; *s; s++) {
-		if (*s == '\r')
-			continue;
-		if (*s == '\n') {
-			while (s[1] == ' ' || s[1] == '\t')
-				s++;
-			mt_buf_add(&u, " ", 1);
-			continue;
-		}
-		mt_buf_add(&u, s, 1);
-	}
-	mt_buf_add(&u, "", 0);
-	if (u.nomem) {
-		free(u.p);
-		return NULL;
-	}
-	s = u.p;
-	while (isspace((unsigned char)*s))
-		s++;
-	i = strlen(s);
-	while (i > 0 && isspace((unsigned char)s[i - 1]))
-		i--;
-	/* encoded words; blanks between two of them are dropped */
-	for (size_t p = 0; p < i;) {
-		const char *end;
-
-		if (s[p] == '=' && p + 1 < i && s[p + 1] == '?' &&
-		    (end = strstr(s + p + 2, "?=")) != NULL &&
-		    (size_t)(end - s) < i) {
-			/* "?=" inside the B/Q marker is not the end */
-			const char *q =
-			    memchr(s + p + 2, '?', (size_t)(end - s - p - 2));
-
-			if (q != NULL && end == q + 2)
-				end = strstr(q + 3, "?=");
-			if (end != NULL && (size_t)(end - s) < i) {
-				size_t mark = b.len;
-
-				if (after_word) {
-					/* drop the blanks since the last word
-					 */
-					b.len = last_word_end;
-				}
-				if (mt_decode_word(&b, s + p + 2,
-						   (size_t)(end - s - p - 2))) {
-					p = (size_t)(end - s) + 2;
-					last_word_end = b.len;
-					after_word = true;
-					continue;
-				}
-				b.len = mark;
-			}
-		}
-		if (!isspace((unsigned char)s[p]))
-			after_word = false;
-		mt_buf_add(&b, s + p, 1);
-		p++;
-	}
-	mt_buf_add(&b, "", 0);
-	free(u.p);
-	if (b.nomem) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
-}
 
 /* mt_param - the value of parameter name in a Content-Type value */
 static void
@@ -438,7 +123,7 @@ mt_part_headers(const char *s, size_t len, struct mt_type *t)
 
 	while (i < len) {
 		size_t start = i, colon;
-		struct mt_buf f = {0};
+		struct strbuf f = {0};
 
 		/* the end of the header block: an empty line */
 		if (s[i] == '\n')
@@ -453,19 +138,19 @@ mt_part_headers(const char *s, size_t len, struct mt_type *t)
 			if (i >= len || (s[i] != ' ' && s[i] != '\t'))
 				break;
 		}
-		mt_buf_add(&f, s + start, i - start);
-		if (f.p != NULL && !f.nomem) {
-			colon = strcspn(f.p, ":\n");
-			if (f.p[colon] == ':') {
+		sb_putn(&f, s + start, i - start);
+		if (f.s != NULL && !f.nomem) {
+			colon = strcspn(f.s, ":\n");
+			if (f.s[colon] == ':') {
 				char *v;
 
-				f.p[colon] = '\0';
-				if ((v = mimetext_header(f.p + colon + 1)))
-					mt_set_type(t, f.p, v);
+				f.s[colon] = '\0';
+				if ((v = mimetext_header(f.s + colon + 1)))
+					mt_set_type(t, f.s, v);
 				free(v);
 			}
 		}
-		free(f.p);
+		free(f.s);
 	}
 	return len;
 }
@@ -545,7 +230,7 @@ mt_leaf(struct mt_walk *w, const struct mt_type *t, const char *s, size_t len)
 	bool html = strcmp(t->type, "text/html") == 0;
 
 	if (w->any)
-		mt_buf_add(&w->text, "\n", 1);
+		sb_putn(&w->text, "\n", 1);
 	w->any = true;
 	if (strncmp(t->type, "text/", 5) != 0 ||
 	    strcmp(t->type, "text/calendar") == 0)
@@ -588,7 +273,7 @@ mt_leaf(struct mt_walk *w, const struct mt_type *t, const char *s, size_t len)
 		txt = utf;
 		tl = ul;
 	}
-	mt_buf_add(&w->text, txt, mt_cut(txt, tl, MT_BODY_SCAN));
+	sb_putn(&w->text, txt, mt_cut(txt, tl, MT_BODY_SCAN));
 	free(txt);
 }
 
@@ -680,7 +365,7 @@ mt_entity(struct mt_walk *w, const struct mt_type *t, const char *s, size_t len,
 
 /* mt_normalize - paragraphs: blank-line runs to "\n", other space to " " */
 static void
-mt_normalize(struct mt_buf *out, const char *s, size_t len)
+mt_normalize(struct strbuf *out, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len && !out->nomem;) {
 		size_t j = i, nl = 0, first = 0, last = 0;
@@ -690,7 +375,7 @@ mt_normalize(struct mt_buf *out, const char *s, size_t len)
 
 			while (k < len && !isspace((unsigned char)s[k]))
 				k++;
-			mt_buf_add(out, s + i, k - i);
+			sb_putn(out, s + i, k - i);
 			i = k;
 			continue;
 		}
@@ -704,12 +389,12 @@ mt_normalize(struct mt_buf *out, const char *s, size_t len)
 		}
 		if (nl >= 2) {
 			if (first > i)
-				mt_buf_add(out, " ", 1);
-			mt_buf_add(out, "\n", 1);
+				sb_putn(out, " ", 1);
+			sb_putn(out, "\n", 1);
 			if (j > last + 1)
-				mt_buf_add(out, " ", 1);
+				sb_putn(out, " ", 1);
 		} else {
-			mt_buf_add(out, " ", 1);
+			sb_putn(out, " ", 1);
 		}
 		i = j;
 	}
@@ -753,7 +438,7 @@ mimetext_build(const char *const *names, const char *const *values,
 {
 	struct mt_walk w = {.out = out};
 	struct mt_type top = {.type = "text/plain"};
-	struct mt_buf all = {0};
+	struct strbuf all = {0};
 	char *subject = NULL;
 
 	memset(out, 0, sizeof(*out));
@@ -782,16 +467,16 @@ mimetext_build(const char *const *names, const char *const *values,
 			  0);
 	/* Subject (or an empty line) first, then the paragraphs */
 	if (subject != NULL)
-		mt_buf_str(&all, subject);
-	mt_buf_add(&all, "\n", 1);
-	if (w.text.p != NULL)
-		mt_normalize(&all, w.text.p, w.text.len);
+		sb_puts(&all, subject);
+	sb_putn(&all, "\n", 1);
+	if (w.text.s != NULL)
+		mt_normalize(&all, w.text.s, w.text.len);
 	if (all.nomem || w.text.nomem)
 		w.nomem = true;
 	else
-		mt_lines(&w, all.p, all.len);
-	free(all.p);
-	free(w.text.p);
+		mt_lines(&w, all.s, all.len);
+	free(all.s);
+	free(w.text.s);
 	free(subject);
 	if (w.nomem) {
 		mimetext_free(out);

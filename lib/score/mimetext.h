@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct strbuf;
+
 /* the two views of a body; each string is NUL-terminated, malloc'd */
 struct mimetext {
 	char **body; /* `body` lines: Subject, then paragraphs */
@@ -71,5 +73,9 @@ char *mimetext_to_utf8(const char *charset, const char *in, size_t len,
  * references decoded to UTF-8. malloc'd; NULL on no memory.
  */
 char *mimetext_html_text(const char *html, size_t len, size_t *outlen);
+
+/* mimetext_utf8_put - append code point cp as UTF-8 (U+FFFD if not a
+ * Unicode scalar value) */
+void mimetext_utf8_put(struct strbuf *b, unsigned long cp);
 
 #endif

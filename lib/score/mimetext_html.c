@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "mimetext.h"
-#include "mimetext_int.h"
+#include "strbuf.h"
 
 /* the named references common in mail; others are left as written */
 static const struct {
@@ -54,7 +54,7 @@ mh_in(const char *name, const char *const *list)
 
 /* mh_entity - decode a reference at s ('&'); returns bytes used, or 0 */
 static size_t
-mh_entity(struct mt_buf *b, const char *s, size_t len)
+mh_entity(struct strbuf *b, const char *s, size_t len)
 {
 	size_t i = 1;
 
@@ -80,7 +80,7 @@ mh_entity(struct mt_buf *b, const char *s, size_t len)
 			return 0;
 		if (i < len && s[i] == ';')
 			i++;
-		mt_utf8(b, cp);
+		mimetext_utf8_put(b, cp);
 		return i;
 	}
 	for (size_t e = 0; e < sizeof(mh_entities) / sizeof(*mh_entities);
@@ -90,7 +90,7 @@ mh_entity(struct mt_buf *b, const char *s, size_t len)
 		if (n + 1 <= len - 1 &&
 		    memcmp(s + 1, mh_entities[e].name, n) == 0 &&
 		    (n + 1 == len || !isalnum((unsigned char)s[n + 1]))) {
-			mt_utf8(b, mh_entities[e].cp);
+			mimetext_utf8_put(b, mh_entities[e].cp);
 			return n + 1 + (n + 1 < len && s[n + 1] == ';' ? 1 : 0);
 		}
 	}
@@ -132,10 +132,10 @@ mh_skip_to_close(const char *s, size_t len, size_t i, const char *name)
 char *
 mimetext_html_text(const char *s, size_t len, size_t *outlen)
 {
-	struct mt_buf b = {0};
+	struct strbuf b = {0};
 	bool in_head = false;
 
-	mt_buf_add(&b, "", 0);
+	sb_putn(&b, "", 0);
 	for (size_t i = 0; i < len && !b.nomem;) {
 		if (s[i] == '<' && i + 3 < len &&
 		    memcmp(s + i, "<!--", 4) == 0) {
@@ -165,11 +165,11 @@ mimetext_html_text(const char *s, size_t len, size_t *outlen)
 			if (strcmp(name, "body") == 0)
 				in_head = false;
 			if (mh_in(name, mh_para_tags))
-				mt_buf_add(&b, "\n\n", 2);
+				sb_putn(&b, "\n\n", 2);
 			else if (mh_in(name, mh_line_tags))
-				mt_buf_add(&b, "\n", 1);
+				sb_putn(&b, "\n", 1);
 			else if (name[0] != '\0')
-				mt_buf_add(&b, "", 0); /* inline: no break */
+				sb_putn(&b, "", 0); /* inline: no break */
 			continue;
 		}
 		if (in_head) {
@@ -185,13 +185,13 @@ mimetext_html_text(const char *s, size_t len, size_t *outlen)
 				continue;
 			}
 		}
-		mt_buf_add(&b, s + i, 1);
+		sb_putn(&b, s + i, 1);
 		i++;
 	}
 	if (b.nomem) {
-		free(b.p);
+		free(b.s);
 		return NULL;
 	}
 	*outlen = b.len;
-	return b.p;
+	return b.s;
 }

@@ -49,9 +49,9 @@ deps()
 		echo "-lunbound -lpthread" ;;
 	dmarc_record) echo "auth/dmarc_record" ;;
 	dmarc_psl) echo "auth/dmarc_psl mailaddr mailaddr_idna" ;;
-	score_rules) echo "score/score_rules_parse score/score_rules_load score/score_meta \
+	score_rules) echo "strbuf score/score_rules_parse score/score_rules_load score/score_meta \
 		-lpcre2-8 -lm" ;;
-	mimetext) echo "score/mimetext score/mimetext_html" ;;
+	mimetext) echo "score/mimetext score/mimetext_decode score/mimetext_html strbuf" ;;
 	userprefs) echo "score/userprefs score/userprefs_addr -lpthread -lm" ;;
 	*) echo "run.sh: unknown harness $1" >&2; exit 2 ;;
 	esac
