@@ -23,57 +23,13 @@
 #include <strings.h>
 
 #include "authres.h"
+#include "strbuf.h"
 
 #define AR_VALUE_MAX    320    /* longest value taken from data, raw */
 #define AR_COMMENT_MAX  160    /* longest comment text taken from data */
 #define AR_LINE_SOFT    78     /* RFC 5322 2.1.1 "SHOULD" line length */
 #define AR_FIELD_PREFIX 24     /* strlen("Authentication-Results: ") */
 #define AR_FOLD         '\001' /* a space where a line may be folded */
-
-/* a growing string; a failed allocation sets nomem and stops growth */
-struct ar_buf {
-	char *p;
-	size_t len, cap;
-	bool nomem;
-};
-
-/* ar_putn - append n bytes */
-static void
-ar_putn(struct ar_buf *b, const char *s, size_t n)
-{
-	if (b->nomem)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *np;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		if ((np = realloc(b->p, cap)) == NULL) {
-			b->nomem = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* ar_puts - append a C string */
-static void
-ar_puts(struct ar_buf *b, const char *s)
-{
-	ar_putn(b, s, strlen(s));
-}
-
-/* ar_putc - append one byte */
-static void
-ar_putc(struct ar_buf *b, char c)
-{
-	ar_putn(b, &c, 1);
-}
 
 /* ar_field_len - length of a struct field, or -1 if it lacks its NUL */
 static long
@@ -168,22 +124,22 @@ ar_is_plain_local(const char *s, size_t n)
 
 /* ar_put_escaped - quotable text with "\" before each byte of esc */
 static void
-ar_put_escaped(struct ar_buf *b, const char *s, size_t n, const char *esc)
+ar_put_escaped(struct strbuf *b, const char *s, size_t n, const char *esc)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (strchr(esc, s[i]) != NULL)
-			ar_putc(b, '\\');
-		ar_putc(b, s[i]);
+			sb_putc(b, '\\');
+		sb_putc(b, s[i]);
 	}
 }
 
 /* ar_put_quoted - s as an RFC 5322 quoted-string */
 static void
-ar_put_quoted(struct ar_buf *b, const char *s, size_t n)
+ar_put_quoted(struct strbuf *b, const char *s, size_t n)
 {
-	ar_putc(b, '"');
+	sb_putc(b, '"');
 	ar_put_escaped(b, s, n, "\\\"=;");
-	ar_putc(b, '"');
+	sb_putc(b, '"');
 }
 
 /*
@@ -194,7 +150,7 @@ ar_put_quoted(struct ar_buf *b, const char *s, size_t n)
  * local-part (same address); anything else quotable is quoted whole.
  */
 static void
-ar_put_prop(struct ar_buf *b, const char *name, const char *v, size_t size)
+ar_put_prop(struct strbuf *b, const char *name, const char *v, size_t size)
 {
 	long len = ar_field_len(v, size);
 	const char *at;
@@ -203,11 +159,11 @@ ar_put_prop(struct ar_buf *b, const char *name, const char *v, size_t size)
 	if (len <= 0 || len > AR_VALUE_MAX || !ar_printable(v, (size_t)len))
 		return;
 	n = (size_t)len;
-	ar_putc(b, AR_FOLD);
-	ar_puts(b, name);
-	ar_putc(b, '=');
+	sb_putc(b, AR_FOLD);
+	sb_puts(b, name);
+	sb_putc(b, '=');
 	if (ar_is_token(v, n)) {
-		ar_putn(b, v, n);
+		sb_putn(b, v, n);
 		return;
 	}
 	at = memrchr(v, '@', n);
@@ -217,25 +173,25 @@ ar_put_prop(struct ar_buf *b, const char *name, const char *v, size_t size)
 		return;
 	}
 	if (ar_is_plain_local(v, local)) {
-		ar_putn(b, v, n);
+		sb_putn(b, v, n);
 		return;
 	}
 	/* an already quoted local-part is re-quoted from its content */
 	if (local >= 2 && v[0] == '"' && v[local - 1] == '"') {
-		struct ar_buf tmp = {0};
+		struct strbuf tmp = {0};
 
 		for (size_t i = 1; i < local - 1; i++) {
 			if (v[i] == '\\' && i + 1 < local - 1)
 				i++;
-			ar_putc(&tmp, v[i]);
+			sb_putc(&tmp, v[i]);
 		}
-		ar_put_quoted(b, tmp.p ? tmp.p : "", tmp.len);
+		ar_put_quoted(b, tmp.s ? tmp.s : "", tmp.len);
 		b->nomem |= tmp.nomem;
-		free(tmp.p);
+		free(tmp.s);
 	} else {
 		ar_put_quoted(b, v, local);
 	}
-	ar_putn(b, at, n - local);
+	sb_putn(b, at, n - local);
 }
 
 /*
@@ -244,7 +200,7 @@ ar_put_prop(struct ar_buf *b, const char *name, const char *v, size_t size)
  * 8-bit bytes made "?"; at most AR_COMMENT_MAX bytes are read
  */
 static void
-ar_put_text(struct ar_buf *b, const char *s, size_t size)
+ar_put_text(struct strbuf *b, const char *s, size_t size)
 {
 	long len = ar_field_len(s, size);
 	size_t n = len < 0 ? size : (size_t)len;
@@ -260,14 +216,14 @@ ar_put_text(struct ar_buf *b, const char *s, size_t size)
 			continue;
 		}
 		if (space)
-			ar_putc(b, AR_FOLD);
+			sb_putc(b, AR_FOLD);
 		space = false;
 		any = true;
 		if (c > 0x7f)
 			c = '?';
 		else if (strchr("()\\=;", c) != NULL)
-			ar_putc(b, '\\');
-		ar_putc(b, (char)c);
+			sb_putc(b, '\\');
+		sb_putc(b, (char)c);
 	}
 }
 
@@ -283,7 +239,7 @@ ar_has_text(const char *s, size_t size)
 
 /* ar_put_word - " key=word" for a DNS tag value of letters and digits */
 static bool
-ar_put_word(struct ar_buf *b, bool first, const char *key, const char *v,
+ar_put_word(struct strbuf *b, bool first, const char *key, const char *v,
 	    size_t size)
 {
 	long len = ar_field_len(v, size);
@@ -294,27 +250,27 @@ ar_put_word(struct ar_buf *b, bool first, const char *key, const char *v,
 		if (!isalnum((unsigned char)v[i]))
 			return false;
 	if (!first)
-		ar_putc(b, AR_FOLD);
-	ar_puts(b, key);
-	ar_putc(b, '=');
-	ar_putn(b, v, (size_t)len);
+		sb_putc(b, AR_FOLD);
+	sb_puts(b, key);
+	sb_putc(b, '=');
+	sb_putn(b, v, (size_t)len);
 	return true;
 }
 
 /* ar_result_spf - one spf= result for the MAIL FROM or HELO identity */
 static void
-ar_result_spf(struct ar_buf *b, const struct spf_outcome *spf,
+ar_result_spf(struct strbuf *b, const struct spf_outcome *spf,
 	      const char *ptype)
 {
 	const char *id = spf->identity;
 	size_t size = sizeof(spf->identity);
 
-	ar_puts(b, "spf=");
-	ar_puts(b, result_name(spf->result));
+	sb_puts(b, "spf=");
+	sb_puts(b, result_name(spf->result));
 	if (ar_has_text(spf->reason, sizeof(spf->reason))) {
-		ar_puts(b, "\001(");
+		sb_puts(b, "\001(");
 		ar_put_text(b, spf->reason, sizeof(spf->reason));
-		ar_putc(b, ')');
+		sb_putc(b, ')');
 	}
 	if (ar_field_len(id, size) <= 0) {
 		id = spf->domain;
@@ -325,30 +281,30 @@ ar_result_spf(struct ar_buf *b, const struct spf_outcome *spf,
 
 /* ar_result_dkim - one dkim= result for one signature */
 static void
-ar_result_dkim(struct ar_buf *b, const struct dkim_outcome *d)
+ar_result_dkim(struct strbuf *b, const struct dkim_outcome *d)
 {
 	bool key = true, why;
 
-	ar_puts(b, "dkim=");
-	ar_puts(b, result_name(d->result));
+	sb_puts(b, "dkim=");
+	sb_puts(b, result_name(d->result));
 	/* a reason on a pass (l=, testing key) is worth reading too */
 	why = ar_has_text(d->reason, sizeof(d->reason));
 	if (d->keybits > 0) {
 		char bits[32];
 
 		snprintf(bits, sizeof(bits), "\001(%u-bit\001key", d->keybits);
-		ar_puts(b, bits);
+		sb_puts(b, bits);
 	} else if (strncasecmp(d->algorithm, "ed25519", 7) == 0) {
-		ar_puts(b, "\001(ed25519\001key");
+		sb_puts(b, "\001(ed25519\001key");
 	} else {
 		key = false;
 	}
 	if (why) {
-		ar_puts(b, key ? ";\001" : "\001(");
+		sb_puts(b, key ? ";\001" : "\001(");
 		ar_put_text(b, d->reason, sizeof(d->reason));
 	}
 	if (key || why)
-		ar_putc(b, ')');
+		sb_putc(b, ')');
 	ar_put_prop(b, "header.d", d->domain, sizeof(d->domain));
 	ar_put_prop(b, "header.i", d->identity, sizeof(d->identity));
 	ar_put_prop(b, "header.s", d->selector, sizeof(d->selector));
@@ -358,13 +314,13 @@ ar_result_dkim(struct ar_buf *b, const struct dkim_outcome *d)
 
 /* ar_result_dmarc - the dmarc= result with its policy comment */
 static void
-ar_result_dmarc(struct ar_buf *b, const struct dmarc_outcome *dm)
+ar_result_dmarc(struct strbuf *b, const struct dmarc_outcome *dm)
 {
-	struct ar_buf c = {0};
+	struct strbuf c = {0};
 	bool first = true;
 
-	ar_puts(b, "dmarc=");
-	ar_puts(b, result_name(dm->result));
+	sb_puts(b, "dmarc=");
+	sb_puts(b, result_name(dm->result));
 	if (ar_put_word(&c, first, "p", dm->policy, sizeof(dm->policy)))
 		first = false;
 	if (ar_put_word(&c, first, "sp", dm->subpolicy, sizeof(dm->subpolicy)))
@@ -374,16 +330,16 @@ ar_result_dmarc(struct ar_buf *b, const struct dmarc_outcome *dm)
 		first = false;
 	if (ar_has_text(dm->reason, sizeof(dm->reason))) {
 		if (!first)
-			ar_puts(&c, ";\001");
+			sb_puts(&c, ";\001");
 		ar_put_text(&c, dm->reason, sizeof(dm->reason));
 	}
 	if (c.len > 0) {
-		ar_puts(b, "\001(");
-		ar_putn(b, c.p, c.len);
-		ar_putc(b, ')');
+		sb_puts(b, "\001(");
+		sb_putn(b, c.s, c.len);
+		sb_putc(b, ')');
 	}
 	b->nomem |= c.nomem;
-	free(c.p);
+	free(c.s);
 	ar_put_prop(b, "header.from", dm->from_domain, sizeof(dm->from_domain));
 }
 
@@ -395,24 +351,24 @@ ar_result_dmarc(struct ar_buf *b, const struct dmarc_outcome *dm)
  * too long for any line gets a line of its own.
  */
 static void
-ar_fold(struct ar_buf *out, const char *res, size_t n, bool last)
+ar_fold(struct strbuf *out, const char *res, size_t n, bool last)
 {
 	size_t col = 1, i = 0;
 
-	ar_puts(out, ";\n\t");
+	sb_puts(out, ";\n\t");
 	while (i < n) {
 		const char *end = memchr(res + i, AR_FOLD, n - i);
 		size_t u = (end ? (size_t)(end - res) : n) - i;
 		size_t need = u + (end == NULL && !last ? 1 : 0);
 
 		if (col > 1 && col + 1 + need > AR_LINE_SOFT) {
-			ar_puts(out, "\n\t");
+			sb_puts(out, "\n\t");
 			col = 1;
 		} else if (col > 1) {
-			ar_putc(out, ' ');
+			sb_putc(out, ' ');
 			col++;
 		}
-		ar_putn(out, res + i, u);
+		sb_putn(out, res + i, u);
 		col += u;
 		i += u + (end ? 1 : 0);
 	}
@@ -420,14 +376,14 @@ ar_fold(struct ar_buf *out, const char *res, size_t n, bool last)
 
 /* ar_authserv - the authserv-id as a token or quoted-string; false if unfit */
 static bool
-ar_authserv(struct ar_buf *out, const char *id)
+ar_authserv(struct strbuf *out, const char *id)
 {
 	size_t n = id ? strnlen(id, AR_VALUE_MAX + 1) : 0;
 
 	if (n == 0 || n > AR_VALUE_MAX || !ar_printable(id, n))
 		return false;
 	if (ar_is_token(id, n))
-		ar_putn(out, id, n);
+		sb_putn(out, id, n);
 	else
 		ar_put_quoted(out, id, n);
 	return true;
@@ -437,17 +393,17 @@ ar_authserv(struct ar_buf *out, const char *id)
 char *
 ar_format(const char *authserv_id, const struct auth_results *res)
 {
-	struct ar_buf out = {0}, r[4] = {{0}};
+	struct strbuf out = {0}, r[4] = {{0}};
 	size_t nr = 0, nd = 0;
 
 	if (!ar_authserv(&out, authserv_id)) {
-		free(out.p);
+		free(out.s);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (res != NULL) {
 		if (ar_field_len(res->auth_user, sizeof(res->auth_user)) > 0) {
-			ar_puts(&r[nr], "auth=pass");
+			sb_puts(&r[nr], "auth=pass");
 			ar_put_prop(&r[nr++], "smtp.auth", res->auth_user,
 				    sizeof(res->auth_user));
 		}
@@ -464,40 +420,40 @@ ar_format(const char *authserv_id, const struct auth_results *res)
 	if (nr == 0 && nd == 0) {
 		/* RFC 8601 2.2 no-result: no method was applied */
 		if (AR_FIELD_PREFIX + out.len + 6 > AR_LINE_SOFT)
-			ar_puts(&out, ";\n\tnone");
+			sb_puts(&out, ";\n\tnone");
 		else
-			ar_puts(&out, "; none");
+			sb_puts(&out, "; none");
 	} else {
 		/* order: auth, spf (mailfrom, helo), dkim, dmarc */
 		size_t before = nr - (res->dmarc.checked ? 1 : 0);
 
 		for (size_t i = 0; i < before; i++)
-			ar_fold(&out, r[i].p, r[i].len, false);
+			ar_fold(&out, r[i].s, r[i].len, false);
 		if (nd == 0) {
 			ar_fold(&out, "dkim=none", 9, !res->dmarc.checked);
 		}
 		for (size_t i = 0; i < nd; i++) {
-			struct ar_buf d = {0};
+			struct strbuf d = {0};
 
 			ar_result_dkim(&d, &res->dkim[i]);
-			ar_fold(&out, d.p ? d.p : "", d.len,
+			ar_fold(&out, d.s ? d.s : "", d.len,
 				i + 1 == nd && !res->dmarc.checked);
 			out.nomem |= d.nomem;
-			free(d.p);
+			free(d.s);
 		}
 		if (res->dmarc.checked)
-			ar_fold(&out, r[nr - 1].p, r[nr - 1].len, true);
+			ar_fold(&out, r[nr - 1].s, r[nr - 1].len, true);
 	}
 	for (size_t i = 0; i < nr; i++) {
 		out.nomem |= r[i].nomem;
-		free(r[i].p);
+		free(r[i].s);
 	}
 	if (out.nomem) {
-		free(out.p);
+		free(out.s);
 		errno = ENOMEM;
 		return NULL;
 	}
-	return out.p;
+	return out.s;
 }
 
 /*

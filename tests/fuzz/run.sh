@@ -43,7 +43,7 @@ deps()
 {
 	case $1 in
 	mailaddr) echo "mailaddr mailaddr_idna" ;;
-	authres) echo "authres result" ;;
+	authres) echo "authres result strbuf" ;;
 	spf) # dns.c for dns_name_valid(), and the answer store it uses
 		echo "auth/spf_parse dns/dns dns/dns_store"
 		echo "-lunbound -lpthread" ;;
