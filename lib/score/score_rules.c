@@ -25,6 +25,7 @@
 #include "mimetext.h"
 #include "score.h"
 #include "score_rules_int.h"
+#include "strbuf.h"
 #include "userprefs.h"
 
 #define SR_BODY_LIMIT 512000 /* body bytes the rules look at */
@@ -77,48 +78,28 @@ sr_match(struct sr_view *v, const pcre2_code *re, const char *s, size_t n)
 
 /* sr_raw_value - a raw value with folding collapsed, as header:raw */
 static void
-sr_raw_value(char **acc, size_t *len, const char *value, bool *nomem)
+sr_raw_value(struct strbuf *acc, const char *value)
 {
-	size_t n = strlen(value);
-	char *grown = realloc(*acc, *len + n + 2);
-
-	if (grown == NULL) {
-		*nomem = true;
-		return;
-	}
-	*acc = grown;
 	for (const char *p = value; *p; p++) {
 		if (*p == '\r' && p[1] == '\n')
 			continue;
 		if (*p == '\n') {
 			while (p[1] == ' ' || p[1] == '\t')
 				p++;
-			grown[(*len)++] = ' ';
+			sb_putc(acc, ' ');
 			continue;
 		}
-		grown[(*len)++] = *p;
+		sb_putc(acc, *p);
 	}
-	grown[(*len)++] = '\n';
-	grown[*len] = '\0';
+	sb_putc(acc, '\n');
 }
 
-/* sr_append - append s (and a newline if nl) to *acc */
+/* sr_newline - end the text so far with a newline, if it has none */
 static void
-sr_append(char **acc, size_t *len, const char *s, bool nl, bool *nomem)
+sr_newline(struct strbuf *acc)
 {
-	size_t n = strlen(s);
-	char *grown = realloc(*acc, *len + n + 2);
-
-	if (grown == NULL) {
-		*nomem = true;
-		return;
-	}
-	*acc = grown;
-	memcpy(grown + *len, s, n);
-	*len += n;
-	if (nl)
-		grown[(*len)++] = '\n';
-	grown[*len] = '\0';
+	if (acc->len > 0 && acc->s[acc->len - 1] != '\n')
+		sb_putc(acc, '\n');
 }
 
 /* sr_name_of - the display name before '<', unquoted, for header:name */
@@ -150,8 +131,8 @@ sr_header_value(const struct score_message *msg, const struct sr_rule *r,
 		bool *nomem)
 {
 	bool all = strcmp(r->header, "ALL") == 0;
-	size_t first = 0, last = 0, count = 0, len = 0;
-	char *acc = NULL;
+	size_t first = 0, last = 0, count = 0;
+	struct strbuf acc = STRBUF_INIT;
 
 	for (size_t i = 0; i < msg->nheaders; i++)
 		if (msg->header_names[i] != NULL &&
@@ -163,7 +144,7 @@ sr_header_value(const struct score_message *msg, const struct sr_rule *r,
 		}
 	if (count == 0)
 		return NULL;
-	for (size_t i = first; i <= last && !*nomem; i++) {
+	for (size_t i = first; i <= last && !*nomem && !sb_failed(&acc); i++) {
 		const char *name = msg->header_names[i];
 		const char *value = msg->header_values[i];
 
@@ -175,10 +156,10 @@ sr_header_value(const struct score_message *msg, const struct sr_rule *r,
 		if ((r->hmods & SR_HMOD_LAST) && i != last)
 			continue;
 		if (all) {
-			sr_append(&acc, &len, name, false, nomem);
-			sr_append(&acc, &len, ":", false, nomem);
+			sb_puts(&acc, name);
+			sb_putc(&acc, ':');
 			if (!(r->hmods & SR_HMOD_RAW))
-				sr_append(&acc, &len, " ", false, nomem);
+				sb_putc(&acc, ' ');
 		}
 		if (r->hmods & SR_HMOD_ADDR) {
 			char addrs[SR_MAX_FROM][RES_ADDRESS_MAX];
@@ -187,19 +168,17 @@ sr_header_value(const struct score_message *msg, const struct sr_rule *r,
 
 			/* :addr results carry no newline: joined by one */
 			for (size_t k = 0; k < n; k++) {
-				if (len > 0 && acc[len - 1] != '\n')
-					sr_append(&acc, &len, "", true, nomem);
-				sr_append(&acc, &len, addrs[k], false, nomem);
+				sr_newline(&acc);
+				sb_puts(&acc, addrs[k]);
 			}
 		} else if (r->hmods & SR_HMOD_NAME) {
 			char dn[512];
 
 			sr_name_of(value, dn, sizeof(dn));
-			if (len > 0 && acc[len - 1] != '\n')
-				sr_append(&acc, &len, "", true, nomem);
-			sr_append(&acc, &len, dn, false, nomem);
+			sr_newline(&acc);
+			sb_puts(&acc, dn);
 		} else if (r->hmods & SR_HMOD_RAW) {
-			sr_raw_value(&acc, &len, value, nomem);
+			sr_raw_value(&acc, value);
 		} else {
 			char *dec = mimetext_header(value);
 
@@ -207,15 +186,18 @@ sr_header_value(const struct score_message *msg, const struct sr_rule *r,
 				*nomem = true;
 				break;
 			}
-			sr_append(&acc, &len, dec, true, nomem);
+			sb_puts(&acc, dec);
+			sb_putc(&acc, '\n');
 			free(dec);
 		}
 	}
+	if (sb_failed(&acc))
+		*nomem = true;
 	if (*nomem) {
-		free(acc);
+		sb_free(&acc);
 		return NULL;
 	}
-	return acc != NULL ? acc : strdup("");
+	return sb_steal(&acc);
 }
 
 /* sr_test_header - one header rule */
