@@ -150,6 +150,25 @@ sb_steal(struct strbuf *b)
 	return s;
 }
 
+/* sb_array_room - room for element n; the allocation doubles at 8, 16, ... */
+int
+sb_array_room(void *arr, size_t n, size_t sz)
+{
+	void **p = arr;
+	size_t want;
+	void *grown;
+
+	if (n != 0 && (n < 8 || (n & (n - 1)) != 0))
+		return 0; /* the last doubling left room */
+	want = n == 0 ? 8 : n * 2;
+	if (sz != 0 && want > SIZE_MAX / sz)
+		return -1;
+	if ((grown = realloc(*p, want * sz)) == NULL)
+		return -1;
+	*p = grown;
+	return 0;
+}
+
 /* sb_free - release the text */
 void
 sb_free(struct strbuf *b)

@@ -49,4 +49,13 @@ char *sb_steal(struct strbuf *b);
 /* sb_free - release the text; the buffer is empty again */
 void sb_free(struct strbuf *b);
 
+/*
+ * sb_array_room - make room for element n of the array *arr (elements of
+ * sz bytes) that grows one element at a time: the allocation doubles
+ * when n reaches 8, 16, 32, ... so appending costs amortised O(1) with
+ * no capacity field. The array must be grown only through this call.
+ * 0, or -1 when memory ran out (*arr is unchanged then).
+ */
+int sb_array_room(void *arr, size_t n, size_t sz);
+
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "score_rules_int.h"
+#include "strbuf.h"
 
 #define META_MAX_OPS   512 /* operations in one expression */
 #define META_MAX_DEPTH 64  /* parenthesis nesting while compiling */
@@ -87,12 +88,12 @@ meta_emit(struct meta_parse *ps, enum meta_op op, double num, const char *name,
 		meta_fail(ps, "expression too long");
 		return;
 	}
-	grown = realloc(ps->m->ins, (ps->m->nins + 1) * sizeof(*grown));
-	if (grown == NULL) {
+	if (sb_array_room(&ps->m->ins, ps->m->nins, sizeof(*ps->m->ins)) !=
+	    0) {
 		meta_fail(ps, "out of memory");
 		return;
 	}
-	ps->m->ins = grown;
+	grown = ps->m->ins;
 	grown[ps->m->nins] =
 	    (struct meta_ins){.op = op, .num = num, .rule = -1};
 	if (name != NULL &&
@@ -293,15 +294,11 @@ sr_meta_resolve(struct sr_meta *m, const struct sr_set *set)
 	m->deps = NULL;
 	m->ndeps = 0;
 	for (size_t i = 0; i < m->nins; i++) {
-		long *grown;
-
 		if (m->ins[i].op != MOP_RULE)
 			continue;
 		m->ins[i].rule = sr_find(set, m->ins[i].name);
-		grown = realloc(m->deps, (m->ndeps + 1) * sizeof(*grown));
-		if (grown == NULL)
+		if (sb_array_room(&m->deps, m->ndeps, sizeof(*m->deps)) != 0)
 			return -1;
-		m->deps = grown;
 		m->deps[m->ndeps++] = m->ins[i].rule;
 	}
 	return 0;

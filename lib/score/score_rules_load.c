@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "score_rules_int.h"
+#include "strbuf.h"
 
 /* sr_strip_comment - SpamAssassin's comment rule: an unescaped '#' starts
  * a comment, "\#" is a '#'; then trim */
@@ -334,15 +335,12 @@ sr_load_dir(const char *dir, struct sr_set **out, char *err, size_t errlen)
 	}
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
-		char **grown;
 
 		if (l < 4 || strcmp(de->d_name + l - 3, ".cf") != 0 ||
 		    de->d_name[0] == '.')
 			continue;
-		grown = realloc(files, (n + 1) * sizeof(*grown));
-		if (grown == NULL)
+		if (sb_array_room(&files, n, sizeof(*files)) != 0)
 			goto out;
-		files = grown;
 		if (asprintf(&files[n], "%s/%s", dir, de->d_name) < 0)
 			goto out;
 		n++;

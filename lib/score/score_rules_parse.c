@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "score_rules_int.h"
+#include "strbuf.h"
 
 /* PCRE2's JIT code reads past the subject in 16-byte loads: harmless,
  * but valgrind reports each one, so under valgrind the interpreter runs */
@@ -290,14 +291,11 @@ sr_new_rule(struct sr_load *ld, const char *name, enum sr_type type)
 		r = &set->rules[at];
 		sr_rule_clear(r);
 	} else {
-		struct sr_rule *grown =
-		    realloc(set->rules, (set->nrules + 1) * sizeof(*grown));
-
-		if (grown == NULL) {
+		if (sb_array_room(&set->rules, set->nrules,
+				  sizeof(*set->rules)) != 0) {
 			sr_error(ld, "out of memory");
 			return NULL;
 		}
-		set->rules = grown;
 		r = &set->rules[set->nrules++];
 		memset(r, 0, sizeof(*r));
 	}
@@ -458,10 +456,9 @@ sr_note(struct sr_load *ld, const char *name)
 	for (size_t i = 0; i < ld->nnotes; i++)
 		if (strcmp(ld->notes[i].name, name) == 0)
 			return &ld->notes[i];
-	grown = realloc(ld->notes, (ld->nnotes + 1) * sizeof(*grown));
-	if (grown == NULL)
+	if (sb_array_room(&ld->notes, ld->nnotes, sizeof(*ld->notes)) != 0)
 		return NULL;
-	ld->notes = grown;
+	grown = ld->notes;
 	memset(&grown[ld->nnotes], 0, sizeof(*grown));
 	if ((grown[ld->nnotes].name = strdup(name)) == NULL)
 		return NULL;

@@ -112,6 +112,27 @@ test_failure_sticks(void **state)
 	sb_free(&b);
 }
 
+/* an array grown one element at a time keeps every element */
+static void
+test_array_room(void **state)
+{
+	int *a = NULL;
+	size_t n;
+
+	(void)state;
+	for (n = 0; n < 1000; n++) {
+		assert_int_equal(sb_array_room(&a, n, sizeof(*a)), 0);
+		a[n] = (int)n * 3;
+	}
+	for (n = 0; n < 1000; n++)
+		assert_int_equal(a[n], (int)n * 3);
+	free(a);
+	/* a size that cannot be allocated: -1, the array untouched */
+	a = NULL;
+	assert_int_equal(sb_array_room(&a, (size_t)1 << 62, 8), -1);
+	assert_null(a);
+}
+
 int
 main(void)
 {
@@ -121,6 +142,7 @@ main(void)
 	    cmocka_unit_test(test_binary),
 	    cmocka_unit_test(test_printf),
 	    cmocka_unit_test(test_failure_sticks),
+	    cmocka_unit_test(test_array_room),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
