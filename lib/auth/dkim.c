@@ -30,6 +30,7 @@
 #include "config.h"
 #include "dkim.h"
 #include "dns/dns.h"
+#include "strbuf.h"
 
 #define DKIM_HDR_NAME     "DKIM-Signature"
 #define DKIM_BODY_PIECE   8192 /* CRLF-converted body is fed in pieces */
@@ -53,8 +54,7 @@ struct dkim_msg {
 	bool eoh_done;     /* dkim_eoh() has been called */
 	bool last_cr;      /* the body so far ends in CR */
 	unsigned nsighdrs; /* DKIM-Signature fields seen */
-	char *hbuf;        /* reused buffer for one header field */
-	size_t hcap;
+	struct strbuf hbuf; /* reused buffer for one header field */
 };
 
 /* one key query: its outcome waits here until waitreply asks */
@@ -380,21 +380,6 @@ dkim_msg_new(struct dkim_verifier *ver, struct dns_cache *dns)
 	return msg;
 }
 
-/* dkim_hbuf_reserve - make room for n bytes in the header buffer */
-static bool
-dkim_hbuf_reserve(struct dkim_msg *msg, size_t n)
-{
-	char *p;
-
-	if (n <= msg->hcap)
-		return true;
-	if ((p = realloc(msg->hbuf, n)) == NULL)
-		return false;
-	msg->hbuf = p;
-	msg->hcap = n;
-	return true;
-}
-
 /* dkim_msg_header - feed one header field as received */
 void
 dkim_msg_header(struct dkim_msg *msg, const char *name, const char *value)
@@ -413,22 +398,22 @@ dkim_msg_header(struct dkim_msg *msg, const char *name, const char *value)
 	/* the field ends without its line break; the library adds it */
 	while (vlen > 0 && (value[vlen - 1] == '\n' || value[vlen - 1] == '\r'))
 		vlen--;
-	if (vlen > (SIZE_MAX - nlen - 2) / 2 ||
-	    !dkim_hbuf_reserve(msg, nlen + 2 + 2 * vlen)) {
+	sb_truncate(&msg->hbuf, 0);
+	sb_putn(&msg->hbuf, name, nlen);
+	sb_putc(&msg->hbuf, ':');
+	/* folded lines must reach the library as CRLF */
+	for (size_t i = 0; i < vlen; i++) {
+		if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r'))
+			sb_putc(&msg->hbuf, '\r');
+		sb_putc(&msg->hbuf, value[i]);
+	}
+	if (sb_failed(&msg->hbuf)) {
 		msg->active = false;
 		msg->broken = true;
 		return;
 	}
-	memcpy(msg->hbuf, name, nlen);
-	o = nlen;
-	msg->hbuf[o++] = ':';
-	/* folded lines must reach the library as CRLF */
-	for (size_t i = 0; i < vlen; i++) {
-		if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r'))
-			msg->hbuf[o++] = '\r';
-		msg->hbuf[o++] = value[i];
-	}
-	st = dkim_header(msg->dkim, (unsigned char *)msg->hbuf, o);
+	o = msg->hbuf.len;
+	st = dkim_header(msg->dkim, (unsigned char *)msg->hbuf.s, o);
 	if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL) {
 		msg->active = false;
 		msg->broken = true;
@@ -805,6 +790,6 @@ dkim_msg_free(struct dkim_msg *msg)
 		return;
 	if (msg->dkim != NULL)
 		dkim_free(msg->dkim);
-	free(msg->hbuf);
+	sb_free(&msg->hbuf);
 	free(msg);
 }

@@ -75,7 +75,7 @@ enum dm_align {
 	ALIGN_UNKNOWN, /* DNS trouble finding an Organizational Domain */
 };
 
-/* dmarc_ctx_new - process-wide DMARC state (PSL in RFC 7489 mode) */
+/* dmarc_ctx_new - one engine's DMARC state (PSL in RFC 7489 mode) */
 struct dmarc_ctx *
 dmarc_ctx_new(const struct config *cfg, char *err, size_t errlen)
 {

@@ -19,7 +19,7 @@ struct dns_cache;
 struct dmarc_ctx;
 
 /*
- * dmarc_ctx_new - process-wide DMARC state (PSL in RFC 7489 mode)
+ * dmarc_ctx_new - one engine's DMARC state (PSL in RFC 7489 mode)
  *
  * Call once at start-up. NULL with a reason in err on error.
  */

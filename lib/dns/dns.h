@@ -98,7 +98,7 @@ void dns_cache_set_deadline(struct dns_cache *cache, unsigned ms);
 
 /*
  * dns_cache_queries - how many lookups this cache could not answer itself
- * (each went to the process-wide answer store, then to libunbound)
+ * (each went to the resolver's answer store, then to libunbound)
  */
 unsigned dns_cache_queries(const struct dns_cache *cache);
 

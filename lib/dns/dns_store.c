@@ -1,5 +1,5 @@
 /*
- * dns_store.c - the process-wide store of DNS answers (see dns_store.h)
+ * dns_store.c - one resolver's store of DNS answers (see dns_store.h)
  *
  * Owns struct dns_blob (one answer, refcounted) and the sharded hash
  * table that keeps answers between messages for their TTL. libunbound

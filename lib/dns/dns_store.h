@@ -1,5 +1,5 @@
 /*
- * dns_store.h - the process-wide store of DNS answers (internal to dns.c)
+ * dns_store.h - one resolver's store of DNS answers (internal to dns.c)
  *
  * dns_store.c owns the answers shared by all threads between messages:
  * refcounted, immutable once made, kept for their TTL (at most an hour)
