@@ -312,6 +312,38 @@ ar_result_dkim(struct strbuf *b, const struct dkim_outcome *d)
 	ar_put_prop(b, "header.b", d->b, sizeof(d->b));
 }
 
+/*
+ * ar_dmarc_others - the author domains not in header.from, in the
+ * comment: "other author domains: D RESULT, ..." (no "=" after a
+ * domain, so a text match for "dmarc=" still finds only our result)
+ */
+static void
+ar_dmarc_others(struct strbuf *c, const struct dmarc_outcome *dm, bool first)
+{
+	unsigned n =
+	    dm->nothers < RES_AUTHORS_MAX ? dm->nothers : RES_AUTHORS_MAX;
+
+	if (n == 0 && dm->nauthors <= RES_AUTHORS_MAX)
+		return;
+	if (!first)
+		sb_puts(c, ";\001");
+	sb_puts(c, dm->from_domain[0] != '\0' ? "other\001author\001domains:"
+					      : "author\001domains:");
+	for (unsigned i = 0; i < n; i++) {
+		const struct dmarc_author *a = &dm->others[i];
+		long len = ar_field_len(a->domain, sizeof(a->domain));
+
+		if (len <= 0 || !ar_is_domain(a->domain, (size_t)len))
+			continue;
+		sb_puts(c, i > 0 ? ",\001" : "\001");
+		sb_putn(c, a->domain, (size_t)len);
+		sb_putc(c, AR_FOLD);
+		sb_puts(c, result_name(a->result));
+	}
+	if (dm->nauthors > RES_AUTHORS_MAX)
+		sb_puts(c, ",\001more\001not\001checked");
+}
+
 /* ar_result_dmarc - the dmarc= result with its policy comment */
 static void
 ar_result_dmarc(struct strbuf *b, const struct dmarc_outcome *dm)
@@ -332,7 +364,9 @@ ar_result_dmarc(struct strbuf *b, const struct dmarc_outcome *dm)
 		if (!first)
 			sb_puts(&c, ";\001");
 		ar_put_text(&c, dm->reason, sizeof(dm->reason));
+		first = false;
 	}
+	ar_dmarc_others(&c, dm, first);
 	if (c.len > 0) {
 		sb_puts(b, "\001(");
 		sb_putn(b, c.s, c.len);

@@ -304,6 +304,20 @@ key_dmarc_standard(struct config *cfg, const char *v, const char **why)
 }
 
 static int
+key_dmarc_temperror(struct config *cfg, const char *v, const char **why)
+{
+	if (strcasecmp(v, "accept") == 0)
+		cfg->dmarc_temperror = DMARC_TEMPERROR_ACCEPT;
+	else if (strcasecmp(v, "tempfail") == 0)
+		cfg->dmarc_temperror = DMARC_TEMPERROR_TEMPFAIL;
+	else {
+		*why = "expected accept or tempfail";
+		return -1;
+	}
+	return 0;
+}
+
+static int
 key_psl(struct config *cfg, const char *v, const char **why)
 {
 	return config_strdup_into(&cfg->public_suffix_list, v, why);
@@ -541,6 +555,7 @@ static const struct config_key config_keys[] = {
     {"DKIMMaxSignatures", key_dkim_max_sigs},
     {"DKIMMinKeyBits", key_dkim_min_bits},
     {"DMARCStandard", key_dmarc_standard},
+    {"DMARCTempError", key_dmarc_temperror},
     {"PidFile", key_pid_file},
     {"PublicSuffixList", key_psl},
     {"RejectFailures", key_reject_failures},

@@ -27,6 +27,11 @@ enum dmarc_standard {
 	DMARC_RFC7489,     /* Public Suffix List, libopendmarc */
 };
 
+enum dmarc_temperror {
+	DMARC_TEMPERROR_ACCEPT = 0, /* tag dmarc=temperror, deliver (default) */
+	DMARC_TEMPERROR_TEMPFAIL,   /* 451: let the sender retry */
+};
+
 /* one network of TrustedNetworks */
 struct config_net {
 	int family;             /* AF_INET or AF_INET6 */
@@ -46,7 +51,8 @@ struct config {
 	char *public_suffix_list;           /* PublicSuffixList */
 	struct config_net *trusted;         /* TrustedNetworks */
 	size_t ntrusted;
-	bool reject_failures; /* RejectFailures */
+	bool reject_failures;                 /* RejectFailures */
+	enum dmarc_temperror dmarc_temperror; /* DMARCTempError */
 
 	/* DNS */
 	enum resolver_mode resolver;

@@ -256,7 +256,7 @@ engine_msg_note(struct engine_msg *msg, const char *name, const char *value)
 		}
 		msg->forged[msg->nforged++] = msg->ar_count;
 	} else if (strcasecmp(name, "From") == 0) {
-		if (msg->from_count < 2 &&
+		if (msg->from_count < ENGINE_FROM_KEEP &&
 		    (msg->from[msg->from_count] = strdup(value)) == NULL)
 			msg->out_of_memory = true;
 		msg->from_count++;
@@ -335,11 +335,12 @@ engine_msg_body(struct engine_msg *msg, const unsigned char *data, size_t len)
 static void
 engine_msg_dmarc(struct engine_msg *msg)
 {
-	const char *from[2];
-	size_t nfrom = msg->from_count < 2 ? msg->from_count : 2;
+	const char *from[ENGINE_FROM_KEEP];
+	size_t nfrom = msg->from_count < ENGINE_FROM_KEEP ? msg->from_count
+							   : ENGINE_FROM_KEEP;
 
-	/* two values are enough for "several From fields": RFC 9989
-	 * section 11.5 does not care how many more there were */
+	/* each field's author domains count, up to DMARC's bound; one
+	 * field more tells it that there were more */
 	for (size_t i = 0; i < nfrom; i++)
 		from[i] = msg->from[i] != NULL ? msg->from[i] : "";
 	dmarc_evaluate(msg->conn->eng->dmarc, msg->dns, from, nfrom,
@@ -626,8 +627,8 @@ engine_msg_free(struct engine_msg *msg)
 	free(msg->spam);
 	sb_free(&msg->body);
 	score_outcome_free(&msg->score);
-	free(msg->from[0]);
-	free(msg->from[1]);
+	for (size_t i = 0; i < ENGINE_FROM_KEEP; i++)
+		free(msg->from[i]);
 	auth_results_free(&msg->results);
 	free(msg);
 }

@@ -47,7 +47,8 @@ enum engine_action_kind {
 	ENGINE_ACCEPT = 0, /* deliver, with the edits */
 	ENGINE_REJECT,     /* 5xx: RejectFailures and a DMARC p=reject fail */
 	ENGINE_QUARANTINE, /* hold: RejectFailures and p=quarantine */
-	ENGINE_TEMPFAIL,   /* 4xx: the forged headers could not be removed */
+	ENGINE_TEMPFAIL,   /* 4xx: the forged headers could not be removed,
+			      or DMARCTempError tempfail and dmarc=temperror */
 };
 
 struct engine_action {

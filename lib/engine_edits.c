@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/dmarc.h"
 #include "config.h"
 #include "engine_int.h"
 
@@ -139,34 +140,48 @@ engine_action_name(enum engine_action_kind kind)
 }
 
 /*
- * engine_msg_decide - what RejectFailures asks of this message: reject
- * for a DMARC fail whose policy says reject, quarantine for quarantine;
- * never for trusted or authenticated clients, local submission, or
- * results we could not complete
+ * engine_msg_decide - what DMARC asks of this message (dmarc_action:
+ * RejectFailures turns a fail under reject or quarantine into that,
+ * DMARCTempError tempfail a temperror into 451, never a reject); never
+ * for trusted or authenticated clients, local submission, or results we
+ * could not complete
  */
 void
 engine_msg_decide(const struct engine_msg *msg, struct engine_edits *edits)
 {
 	const struct engine_conn *conn = msg->conn;
 	const struct dmarc_outcome *d = &msg->results.dmarc;
-	char text[RES_DOMAIN_MAX + 64];
+	char text[RES_DOMAIN_MAX + 80];
 
-	if (!conn->eng->cfg->reject_failures || engine_conn_is_trusted(conn) ||
-	    msg->local || edits->incomplete || !d->checked ||
-	    d->result != RES_FAIL)
+	if (engine_conn_is_trusted(conn) || msg->local || edits->incomplete ||
+	    !d->checked)
 		return;
-	if (strcmp(d->disposition, "reject") == 0) {
+	switch (dmarc_action(conn->eng->cfg, d)) {
+	case DMARC_ACT_REJECT:
 		snprintf(text, sizeof(text),
 			 "Message rejected by the DMARC policy of %s",
 			 d->from_domain);
-		engine_action_set(&edits->action, ENGINE_REJECT, "550",
-				  "5.7.1", text);
-	} else if (strcmp(d->disposition, "quarantine") == 0) {
+		engine_action_set(&edits->action, ENGINE_REJECT, "550", "5.7.1",
+				  text);
+		break;
+	case DMARC_ACT_QUARANTINE:
 		snprintf(text, sizeof(text),
 			 "quarantined by the DMARC policy of %s",
 			 d->from_domain);
 		engine_action_set(&edits->action, ENGINE_QUARANTINE, "", "",
 				  text);
+		break;
+	case DMARC_ACT_TEMPFAIL:
+		snprintf(text, sizeof(text),
+			 "DNS error checking the DMARC policy of %s, try again "
+			 "later",
+			 d->from_domain[0] != '\0' ? d->from_domain
+						   : "the author");
+		engine_action_set(&edits->action, ENGINE_TEMPFAIL, "451",
+				  "4.4.3", text);
+		break;
+	case DMARC_ACT_ACCEPT:
+		break;
 	}
 }
 

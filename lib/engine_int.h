@@ -25,6 +25,8 @@
  * SPF; it also keeps MAIL FROM under Postfix's 30 s milter_command_timeout.
  */
 #define ENGINE_PHASE_DNS_MS 20000
+/* From values kept: DMARC's bound on author domains, and one more */
+#define ENGINE_FROM_KEEP (RES_AUTHORS_MAX + 1)
 
 struct engine {
 	const struct config *cfg;
@@ -71,7 +73,7 @@ struct engine_msg {
 	unsigned *forged;  /* 1-based A-R indexes that claim our id */
 	size_t nforged, forged_cap;
 	bool forged_lost;       /* an index was not kept: remove every A-R */
-	char *from[2];          /* the first two From values */
+	char *from[ENGINE_FROM_KEEP]; /* the first From values */
 	unsigned from_count;    /* From fields seen */
 	bool out_of_memory;     /* results-affecting bookkeeping failed */
 	struct spam_name *spam; /* incoming X-Spam-* fields, to remove */
@@ -99,7 +101,8 @@ int engine_edits_insert(struct engine_edits *edits, size_t *cap,
 /* engine_msg_removals - list the forged and X-Spam-* headers to remove */
 int engine_msg_removals(struct engine_msg *msg, struct engine_edits *edits);
 
-/* engine_msg_decide - the action RejectFailures asks for */
+/* engine_msg_decide - the action DMARC asks for (RejectFailures,
+ * DMARCTempError) */
 void engine_msg_decide(const struct engine_msg *msg,
 		       struct engine_edits *edits);
 

@@ -54,6 +54,7 @@ struct ma_parse {
 	bool bad_domain;             /* some mailbox had an unusable domain */
 	bool several_domains;        /* mailboxes in more than one domain */
 	char domain[RES_DOMAIN_MAX]; /* the first mailbox's domain */
+	struct mailaddr_from *out;   /* collects every distinct domain */
 };
 
 /* ma_is_atext - RFC 5322 atext, plus any 8-bit octet (RFC 6532) */
@@ -277,6 +278,21 @@ ma_local_part(struct ma_parse *ps)
 	return true;
 }
 
+/* ma_add_domain - add a normalised domain to out's list unless there */
+static void
+ma_add_domain(struct mailaddr_from *out, const char *norm)
+{
+	for (unsigned i = 0; i < out->ndomains; i++)
+		if (strcmp(out->domains[i], norm) == 0)
+			return;
+	if (out->ndomains == RES_AUTHORS_MAX) {
+		out->more_domains = true;
+		return;
+	}
+	snprintf(out->domains[out->ndomains++], sizeof(out->domains[0]), "%s",
+		 norm);
+}
+
 /* ma_note_domain - count one mailbox and compare its domain */
 static void
 ma_note_domain(struct ma_parse *ps, const char *raw, size_t len)
@@ -289,6 +305,7 @@ ma_note_domain(struct ma_parse *ps, const char *raw, size_t len)
 		ps->bad_domain = true;
 		return;
 	}
+	ma_add_domain(ps->out, norm);
 	if (ps->naddrs == 1 || ps->domain[0] == '\0')
 		snprintf(ps->domain, sizeof(ps->domain), "%s", norm);
 	else if (strcmp(ps->domain, norm) != 0)
@@ -471,13 +488,55 @@ ma_list(struct ma_parse *ps)
 		ma_error(&ps->lx, "group without ;");
 }
 
+/* ma_field - parse one From field into out: its status and domain only
+ * when first, its domains and usability always */
+static void
+ma_field(const char *value, struct mailaddr_from *out, bool first)
+{
+	struct ma_parse ps;
+	enum mailaddr_status st;
+	char reason[RES_REASON_MAX];
+
+	memset(&ps, 0, sizeof(ps));
+	ps.out = out;
+	ps.lx.p = (const unsigned char *)(value != NULL ? value : "");
+	ps.lx.end = ps.lx.p + strlen((const char *)ps.lx.p);
+	ma_list(&ps);
+	out->naddrs += ps.naddrs;
+	if (ps.lx.error != NULL) {
+		st = MAILADDR_SYNTAX;
+		snprintf(reason, sizeof(reason), "unparsable From header: %s",
+			 ps.lx.error);
+	} else if (ps.bad_domain) {
+		st = MAILADDR_BAD_DOMAIN;
+		snprintf(reason, sizeof(reason),
+			 "From domain is not a host name");
+	} else if (ps.naddrs == 0) {
+		st = MAILADDR_NO_ADDRESS;
+		snprintf(reason, sizeof(reason), "From header has no address");
+	} else if (ps.several_domains) {
+		st = MAILADDR_MULTIPLE_DOMAINS;
+		snprintf(reason, sizeof(reason),
+			 "From header has addresses in several domains");
+	} else {
+		st = MAILADDR_OK;
+		reason[0] = '\0';
+	}
+	if (st != MAILADDR_OK && st != MAILADDR_MULTIPLE_DOMAINS)
+		out->unusable = true;
+	if (!first)
+		return;
+	out->status = st;
+	snprintf(out->reason, sizeof(out->reason), "%s", reason);
+	if (st == MAILADDR_OK)
+		snprintf(out->domain, sizeof(out->domain), "%s", ps.domain);
+}
+
 /* mailaddr_from_domain - the Author Domain named by the From fields */
 void
 mailaddr_from_domain(const char *const *values, size_t nvalues,
 		     struct mailaddr_from *out)
 {
-	struct ma_parse ps;
-
 	memset(out, 0, sizeof(*out));
 	if (values == NULL || nvalues == 0) {
 		out->status = MAILADDR_NO_FROM;
@@ -485,36 +544,13 @@ mailaddr_from_domain(const char *const *values, size_t nvalues,
 			 "no From header field");
 		return;
 	}
+	for (size_t f = 0; f < nvalues; f++)
+		ma_field(values[f], out, f == 0);
 	if (nvalues > 1) {
 		out->status = MAILADDR_MULTIPLE_FIELDS;
+		out->domain[0] = '\0';
 		snprintf(out->reason, sizeof(out->reason),
 			 "%zu From header fields", nvalues);
-		return;
-	}
-	memset(&ps, 0, sizeof(ps));
-	ps.lx.p = (const unsigned char *)(values[0] != NULL ? values[0] : "");
-	ps.lx.end = ps.lx.p + strlen((const char *)ps.lx.p);
-	ma_list(&ps);
-	out->naddrs = ps.naddrs;
-	if (ps.lx.error != NULL) {
-		out->status = MAILADDR_SYNTAX;
-		snprintf(out->reason, sizeof(out->reason),
-			 "unparsable From header: %s", ps.lx.error);
-	} else if (ps.bad_domain) {
-		out->status = MAILADDR_BAD_DOMAIN;
-		snprintf(out->reason, sizeof(out->reason),
-			 "From domain is not a host name");
-	} else if (ps.naddrs == 0) {
-		out->status = MAILADDR_NO_ADDRESS;
-		snprintf(out->reason, sizeof(out->reason),
-			 "From header has no address");
-	} else if (ps.several_domains) {
-		out->status = MAILADDR_MULTIPLE_DOMAINS;
-		snprintf(out->reason, sizeof(out->reason),
-			 "From header has addresses in several domains");
-	} else {
-		out->status = MAILADDR_OK;
-		snprintf(out->domain, sizeof(out->domain), "%s", ps.domain);
 	}
 }
 

@@ -31,8 +31,14 @@ struct mailaddr_from {
 	enum mailaddr_status status;
 	char domain[RES_DOMAIN_MAX]; /* A-labels, lower case, no final dot;
 					"" unless status is MAILADDR_OK */
-	unsigned naddrs;             /* mailboxes found in the field */
+	unsigned naddrs;             /* mailboxes found in the field(s) */
 	char reason[RES_REASON_MAX]; /* why, when status is not OK */
+	/* for DMARC's several-author-domains rule: every distinct usable
+	 * domain of every field, in order, whatever the status */
+	char domains[RES_AUTHORS_MAX][RES_DOMAIN_MAX];
+	unsigned ndomains;
+	bool more_domains; /* there were more than RES_AUTHORS_MAX */
+	bool unusable;     /* a field or mailbox gave no usable domain */
 };
 
 /*
@@ -40,7 +46,8 @@ struct mailaddr_from {
  *
  * values are the bodies of every From header field of the message (the
  * text after the colon, folding kept), nvalues of them. Always fills out;
- * work is linear in the input length.
+ * work is linear in the input length. Every field is parsed, so that
+ * domains lists the author domains even when status is not OK.
  */
 void mailaddr_from_domain(const char *const *values, size_t nvalues,
 			  struct mailaddr_from *out);

@@ -54,6 +54,15 @@ struct dkim_outcome {
 	char reason[RES_REASON_MAX]; /* comment, e.g. "body hash mismatch" */
 };
 
+/* author domains evaluated per message (each costs DNS queries) */
+#define RES_AUTHORS_MAX 8
+
+/* one more author domain of a message, beside the one reported */
+struct dmarc_author {
+	char domain[RES_DOMAIN_MAX];
+	enum ar_result result;
+};
+
 struct dmarc_outcome {
 	bool checked;          /* false: DMARC not evaluated */
 	enum ar_result result; /* pass fail none temperror permerror */
@@ -70,6 +79,14 @@ struct dmarc_outcome {
 	bool spf_aligned;
 	bool dkim_aligned;
 	char reason[RES_REASON_MAX];
+	/* temperror: the disposition a fail would have had; "" when the
+	 * policy itself is unknown (engine: DMARCTempError) */
+	char dis_at_stake[16];
+	/* several author domains: the fields above are the strictest
+	 * result's, the others' domains and results are here */
+	struct dmarc_author others[RES_AUTHORS_MAX];
+	unsigned nothers;
+	unsigned nauthors; /* author domains found, up to RES_AUTHORS_MAX + 1 */
 };
 
 struct auth_results {

@@ -428,63 +428,76 @@ dm_from_failure(const struct mailaddr_from *mf, struct dmarc_outcome *out)
 	dm_copy(out->reason, sizeof(out->reason), mf->reason);
 }
 
-/* dm_check_alignment - fill spf_aligned/dkim_aligned; true if any
- * alignment could not be decided for DNS trouble */
-static bool
+/* what kept alignment from being decided (dm_check_alignment) */
+#define DM_ORG_TEMP 1u /* DNS trouble finding an Organizational Domain */
+#define DM_ID_TEMP  2u /* an identifier that would align has temperror */
+
+/*
+ * dm_check_alignment - fill spf_aligned/dkim_aligned; DM_* bits for what
+ * could not be decided
+ *
+ * RFC 9989 ("Apply Policy If Appropriate"): if a DNS query that DMARC
+ * needs does not complete, the message neither passes nor fails. An SPF or DKIM
+ * temperror is such a query when its identifier would be aligned: had
+ * the lookup worked it might have passed. A temperror of an identifier
+ * that cannot align changes nothing, and a permerror is a completed
+ * check of a broken record, as final as a fail.
+ */
+static unsigned
 dm_check_alignment(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 		   const struct dm_policy *pol, const struct dmarc_record *rec,
 		   const struct spf_outcome *spf,
 		   const struct dkim_outcome *sigs, size_t nsigs,
 		   struct dmarc_outcome *out)
 {
-	bool unknown = false;
+	unsigned open = 0;
 	enum dm_align a;
 
 	/* only an SPF pass of the MAIL FROM identity (RFC 9989 4.4.2) */
-	if (spf != NULL && spf->checked && spf->result == RES_PASS) {
+	if (spf != NULL && spf->checked &&
+	    (spf->result == RES_PASS || spf->result == RES_TEMPERROR)) {
 		a = dm_aligned(ctx, dns, out->from_domain, pol, spf->domain,
 			       rec->aspf);
-		out->spf_aligned = a == ALIGN_YES;
-		unknown |= a == ALIGN_UNKNOWN;
+		if (spf->result == RES_PASS)
+			out->spf_aligned = a == ALIGN_YES;
+		else if (a == ALIGN_YES)
+			open |= DM_ID_TEMP;
+		if (a == ALIGN_UNKNOWN)
+			open |= DM_ORG_TEMP;
 	}
 	for (size_t i = 0; sigs != NULL && i < nsigs && !out->dkim_aligned;
 	     i++) {
-		if (sigs[i].result != RES_PASS)
+		if (sigs[i].result != RES_PASS &&
+		    sigs[i].result != RES_TEMPERROR)
 			continue;
 		a = dm_aligned(ctx, dns, out->from_domain, pol, sigs[i].domain,
 			       rec->adkim);
-		out->dkim_aligned = a == ALIGN_YES;
-		unknown |= a == ALIGN_UNKNOWN;
+		if (sigs[i].result == RES_PASS)
+			out->dkim_aligned = a == ALIGN_YES;
+		else if (a == ALIGN_YES)
+			open |= DM_ID_TEMP;
+		if (a == ALIGN_UNKNOWN)
+			open |= DM_ORG_TEMP;
 	}
-	return unknown;
+	return open;
 }
 
-/* dmarc_evaluate - the DMARC result for one message */
-void
-dmarc_evaluate(const struct dmarc_ctx *ctx, struct dns_cache *dns,
-	       const char *const *from_values, size_t nfrom,
-	       const struct spf_outcome *spf, const struct dkim_outcome *sigs,
-	       size_t nsigs, struct dmarc_outcome *out)
+/* dm_evaluate_domain - the DMARC result for one Author Domain */
+static void
+dm_evaluate_domain(const struct dmarc_ctx *ctx, struct dns_cache *dns,
+		   const char *domain, const struct spf_outcome *spf,
+		   const struct dkim_outcome *sigs, size_t nsigs,
+		   struct dmarc_outcome *out)
 {
-	struct mailaddr_from mf;
 	struct dm_policy pol;
 	struct dmarc_record rec;
 	enum dmarc_pol applied, sub;
-	bool rfc7489, unknown, exist_temp = false;
+	bool rfc7489, exist_temp = false;
+	unsigned open;
 
 	memset(out, 0, sizeof(*out));
 	out->checked = true;
-	if (ctx == NULL || dns == NULL) {
-		out->result = RES_TEMPERROR;
-		dm_copy(out->reason, sizeof(out->reason), "DMARC not set up");
-		return;
-	}
-	mailaddr_from_domain(from_values, nfrom, &mf);
-	if (mf.status != MAILADDR_OK) {
-		dm_from_failure(&mf, out);
-		return;
-	}
-	dm_copy(out->from_domain, sizeof(out->from_domain), mf.domain);
+	dm_copy(out->from_domain, sizeof(out->from_domain), domain);
 	rfc7489 = ctx->standard == DMARC_RFC7489;
 	memset(&pol, 0, sizeof(pol));
 	if (rfc7489)
@@ -560,8 +573,7 @@ dmarc_evaluate(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 		out->testing = rec.t == 'y' ||
 			       (rec.t == 0 && rec.pct >= 0 && rec.pct < 100);
 
-	unknown =
-	    dm_check_alignment(ctx, dns, &pol, &rec, spf, sigs, nsigs, out);
+	open = dm_check_alignment(ctx, dns, &pol, &rec, spf, sigs, nsigs, out);
 	if (out->spf_aligned || out->dkim_aligned) {
 		out->result = RES_PASS;
 		dm_copy(out->disposition, sizeof(out->disposition), "none");
@@ -569,12 +581,21 @@ dmarc_evaluate(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 			 out->spf_aligned && out->dkim_aligned ? "spf and dkim"
 			 : out->spf_aligned                    ? "spf"
 							       : "dkim");
-	} else if (unknown || exist_temp) {
+	} else if (open != 0 || exist_temp) {
 		out->result = RES_TEMPERROR;
 		dm_copy(out->reason, sizeof(out->reason),
-			unknown ? "DNS error finding an Organizational Domain"
-				: "DNS error checking that the From domain "
-				  "exists");
+			(open & DM_ID_TEMP) != 0
+			    ? "DNS error checking an aligned identifier"
+			: (open & DM_ORG_TEMP) != 0
+			    ? "DNS error finding an Organizational Domain"
+			    : "DNS error checking that the From domain "
+			      "exists");
+		/* np= or sp= depended on the failed existence check */
+		if (!exist_temp)
+			dm_copy(out->dis_at_stake, sizeof(out->dis_at_stake),
+				dmarc_pol_name(out->testing
+						   ? dm_one_step_less(applied)
+						   : applied));
 	} else {
 		out->result = RES_FAIL;
 		dm_copy(out->disposition, sizeof(out->disposition),
@@ -583,4 +604,128 @@ dmarc_evaluate(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 		dm_copy(out->reason, sizeof(out->reason),
 			"no aligned identifier");
 	}
+}
+
+/*
+ * dm_rank - how strict one author domain's outcome is: a fail by its
+ * disposition first, then temperror (a retry may give a fail),
+ * permerror, none, and pass last (RFC 7489 6.6.1: the strictest policy
+ * among the checks that fail)
+ */
+static int
+dm_rank(const struct dmarc_outcome *o)
+{
+	switch (o->result) {
+	case RES_FAIL:
+		return strcmp(o->disposition, "reject") == 0       ? 7
+		       : strcmp(o->disposition, "quarantine") == 0 ? 6
+								   : 5;
+	case RES_TEMPERROR:
+		return 4;
+	case RES_PERMERROR:
+		return 3;
+	case RES_NONE:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+/*
+ * dm_several - several author domains (one From with mailboxes in
+ * several domains, several From fields, or a From partly unusable)
+ *
+ * RFC 9989 11.5 and RFC 7489 6.6.1: every author domain is evaluated
+ * (the first RES_AUTHORS_MAX: each costs a tree walk) and the strictest
+ * outcome is the message's, the others are listed beside it. Unless
+ * some domain fails or is in doubt (temperror), the message stays a
+ * permerror when DMARC could not see all of it: a second From field
+ * (RFC 5322 allows one), a mailbox without a usable domain, or domains
+ * beyond the bound (RFC 9989 11.5: then the evaluation is incomplete).
+ */
+static void
+dm_several(const struct dmarc_ctx *ctx, struct dns_cache *dns,
+	   const struct mailaddr_from *mf, const struct spf_outcome *spf,
+	   const struct dkim_outcome *sigs, size_t nsigs,
+	   struct dmarc_outcome *out)
+{
+	struct dmarc_outcome cur;
+	struct dmarc_author all[RES_AUTHORS_MAX];
+	size_t best = 0;
+
+	for (size_t i = 0; i < mf->ndomains; i++) {
+		dm_evaluate_domain(ctx, dns, mf->domains[i], spf, sigs, nsigs,
+				   &cur);
+		dm_copy(all[i].domain, sizeof(all[i].domain), mf->domains[i]);
+		all[i].result = cur.result;
+		if (i == 0 || dm_rank(&cur) > dm_rank(out)) {
+			*out = cur;
+			best = i;
+		}
+	}
+	if (dm_rank(out) < 4 && (mf->status == MAILADDR_MULTIPLE_FIELDS ||
+				 mf->unusable || mf->more_domains)) {
+		memset(out, 0, sizeof(*out));
+		out->checked = true;
+		out->result = RES_PERMERROR;
+		if (mf->more_domains)
+			snprintf(out->reason, sizeof(out->reason),
+				 "more than %d author domains",
+				 RES_AUTHORS_MAX);
+		else
+			dm_copy(out->reason, sizeof(out->reason), mf->reason);
+		best = mf->ndomains; /* list them all */
+	}
+	for (size_t i = 0; i < mf->ndomains; i++)
+		if (i != best && out->nothers < RES_AUTHORS_MAX)
+			out->others[out->nothers++] = all[i];
+	out->nauthors = mf->ndomains + (mf->more_domains ? 1 : 0);
+}
+
+/* dmarc_evaluate - the DMARC result for one message */
+void
+dmarc_evaluate(const struct dmarc_ctx *ctx, struct dns_cache *dns,
+	       const char *const *from_values, size_t nfrom,
+	       const struct spf_outcome *spf, const struct dkim_outcome *sigs,
+	       size_t nsigs, struct dmarc_outcome *out)
+{
+	struct mailaddr_from mf;
+
+	memset(out, 0, sizeof(*out));
+	out->checked = true;
+	if (ctx == NULL || dns == NULL) {
+		out->result = RES_TEMPERROR;
+		dm_copy(out->reason, sizeof(out->reason), "DMARC not set up");
+		return;
+	}
+	mailaddr_from_domain(from_values, nfrom, &mf);
+	if (mf.status == MAILADDR_OK) {
+		dm_evaluate_domain(ctx, dns, mf.domain, spf, sigs, nsigs, out);
+		out->nauthors = 1;
+	} else if (mf.ndomains > 0)
+		dm_several(ctx, dns, &mf, spf, sigs, nsigs, out);
+	else
+		dm_from_failure(&mf, out);
+}
+
+/* dmarc_action - what a DMARC outcome asks of the MTA under cfg */
+enum dmarc_action
+dmarc_action(const struct config *cfg, const struct dmarc_outcome *o)
+{
+	if (cfg == NULL || o == NULL || !o->checked)
+		return DMARC_ACT_ACCEPT;
+	if (o->result == RES_FAIL && cfg->reject_failures) {
+		if (strcmp(o->disposition, "reject") == 0)
+			return DMARC_ACT_REJECT;
+		if (strcmp(o->disposition, "quarantine") == 0)
+			return DMARC_ACT_QUARANTINE;
+	}
+	/* never a reject on temperror: the mail may well be legitimate
+	 * (RFC 9989, "Apply Policy If Appropriate"); a 4xx only if asked,
+	 * and only when a fail could have been more than p=none */
+	if (o->result == RES_TEMPERROR &&
+	    cfg->dmarc_temperror == DMARC_TEMPERROR_TEMPFAIL &&
+	    strcmp(o->dis_at_stake, "none") != 0)
+		return DMARC_ACT_TEMPFAIL;
+	return DMARC_ACT_ACCEPT;
 }

@@ -33,13 +33,31 @@ void dmarc_ctx_free(struct dmarc_ctx *ctx);
  * dmarc_evaluate - the DMARC result for one message
  *
  * from_values are the values of every From header field (after the
- * colon, as received); spf is the MAIL FROM SPF outcome; sigs the DKIM
- * outcomes. Fills out (out->checked = true).
+ * colon, as received; pass RES_AUTHORS_MAX + 1 of them when there are
+ * more); spf is the MAIL FROM SPF outcome; sigs the DKIM outcomes.
+ * Fills out (out->checked = true). With several author domains out
+ * holds the strictest result and lists the others (out->others).
  */
 void dmarc_evaluate(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 		    const char *const *from_values, size_t nfrom,
 		    const struct spf_outcome *spf,
 		    const struct dkim_outcome *sigs, size_t nsigs,
 		    struct dmarc_outcome *out);
+
+/* what DMARC asks of the MTA for one message */
+enum dmarc_action {
+	DMARC_ACT_ACCEPT = 0,
+	DMARC_ACT_QUARANTINE, /* RejectFailures, a fail under quarantine */
+	DMARC_ACT_REJECT,     /* RejectFailures, a fail under reject */
+	DMARC_ACT_TEMPFAIL,   /* DMARCTempError tempfail, a temperror */
+};
+
+/*
+ * dmarc_action - what the outcome asks under cfg (RejectFailures,
+ * DMARCTempError); the engine decides whether it applies at all
+ * (trusted clients, local submission)
+ */
+enum dmarc_action dmarc_action(const struct config *cfg,
+			       const struct dmarc_outcome *o);
 
 #endif

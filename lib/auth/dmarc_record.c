@@ -1,8 +1,15 @@
 /*
  * dmarc_record.c - DMARC Policy Record parsing (RFC 9989 4.7, 4.8)
  *
- * Owns the record grammar: "v=DMARC1" first (tag names and keywords in
- * any case, DMARC1 exactly), then "tag = value" pairs split at ";". 4.8
+ * Owns the record grammar: "v=DMARC1" first ("v" in any case, DMARC1
+ * exactly), then "tag = value" pairs split at ";". Tag names are
+ * case-sensitive in RFC 9989 mode: 4.7 makes the record a DKIM tag-list
+ * (RFC 6376 3.2: tags are case-sensitive), and its ABNF names no tag but
+ * "v", so "P=reject" is an unknown tag. RFC 7489 mode matches them in
+ * any case: its ABNF spells every tag as a quoted string ("p", "sp",
+ * ...), which RFC 5234 2.3 makes case-insensitive, and libopendmarc,
+ * which that mode stands in for, does the same. Keywords (reject, y, r)
+ * are case-insensitive in both: they are ABNF strings in both. 4.8
  * discards syntax errors in favour of defaults, so a non-tag element, an
  * unknown tag or a bad adkim/aspf/psd/t/pct never spoils the record; a
  * bad p, sp or np is kept (DMARC_POL_INVALID) for 4.10.1's own rule. A
@@ -232,12 +239,14 @@ dr_flag(const char *v, size_t len, const char *allowed)
 	return strchr(allowed, c) != NULL ? c : 0;
 }
 
-/* dr_lookup - which known tag is this name? */
+/* dr_lookup - which known tag is this name? (case: see the top) */
 static enum dr_tag
 dr_lookup(const char *name, size_t len, bool rfc7489)
 {
 	for (size_t i = 0; i < sizeof(dr_tags) / sizeof(dr_tags[0]); i++)
-		if (dr_eq(name, len, dr_tags[i].name))
+		if (rfc7489 ? dr_eq(name, len, dr_tags[i].name)
+			    : strlen(dr_tags[i].name) == len &&
+				  memcmp(name, dr_tags[i].name, len) == 0)
 			return rfc7489 && dr_tags[i].rfc9989_only
 				   ? DR_UNKNOWN
 				   : dr_tags[i].tag;

@@ -451,10 +451,14 @@ static const struct dm_case cases[] = {
      .fromdom = "garbage.example", .dkim = "mail.garbage.example",
      BOTH(PASS, "reject", "reject", "none", F, "garbage.example",
 	  "garbage.example", F, T)},
+    /* tag names: case-sensitive in RFC 9989 (DKIM tag-list), so P= is
+     * unknown and p is absent (p=none); RFC 7489's ABNF strings are not */
     {"tag names and values in upper case", "u@case.example",
      .fromdom = "case.example",
-     BOTH(FAIL, "reject", "reject", "reject", F, "case.example", "case.example",
-	  F, F)},
+     .e9989 = X(FAIL, "none", "none", "none", F, "case.example",
+		"case.example", F, F),
+     .e7489 = X(FAIL, "reject", "reject", "reject", F, "case.example",
+		"case.example", F, F)},
     {"IDN From domain",
      "u@b\xc3\xbc"
      "cher.example",
@@ -494,8 +498,13 @@ static const struct dm_case cases[] = {
      BOTH(NONE, "", "", "", F, "", "", F, F)},
     {"two From fields", "u@example.com", "u@example.com", .fromdom = "",
      .dkim = "example.com", BOTH(PERMERROR, "", "", "", F, "", "", F, F)},
-    {"From in two domains", "u@example.com, v@example.org", .fromdom = "",
-     .dkim = "example.com", BOTH(PERMERROR, "", "", "", F, "", "", F, F)},
+    /* each author domain counts, the strictest failing policy wins
+     * (RFC 7489 6.6.1, RFC 9989 11.5): example.com passes by DKIM,
+     * example.org (p=quarantine) fails */
+    {"From in two domains", "u@example.com, v@example.org",
+     .fromdom = "example.org", .dkim = "example.com",
+     BOTH(FAIL, "quarantine", "quarantine", "quarantine", F, "example.org",
+	  "example.org", F, F)},
 };
 
 /* run_case - evaluate one case with one context */
@@ -729,6 +738,24 @@ test_record_parse(void **state)
 	assert_true(r.rua_valid);
 	assert_true(parse("v=DMARC1; rua=nocolon, :x, mailto:%zz", false, &r));
 	assert_false(r.rua_valid);
+
+	/* tag names: exact in RFC 9989 mode (a DKIM tag-list), any case
+	 * in RFC 7489 mode (ABNF strings); keywords any case in both */
+	assert_true(parse("v=DMARC1; P=reject; SP=none; ADKIM=s; Pct=0",
+			  false, &r));
+	assert_int_equal(r.p, DMARC_POL_UNSET);
+	assert_int_equal(r.sp, DMARC_POL_UNSET);
+	assert_int_equal(r.adkim, 'r');
+	assert_int_equal(r.pct, -1);
+	assert_true(parse("v=DMARC1; P=reject; SP=none; ADKIM=s; Pct=0",
+			  true, &r));
+	assert_int_equal(r.p, DMARC_POL_REJECT);
+	assert_int_equal(r.sp, DMARC_POL_NONE);
+	assert_int_equal(r.adkim, 's');
+	assert_int_equal(r.pct, 0);
+	assert_true(parse("v=DMARC1; p=REJECT; adkim=S", false, &r));
+	assert_int_equal(r.p, DMARC_POL_REJECT);
+	assert_int_equal(r.adkim, 's');
 
 	/* not DMARC records at all */
 	assert_false(parse("v=DMARC2; p=reject", false, &r));
