@@ -119,6 +119,15 @@ cases_send() {
 		'Authentication-Results: last.example.org; none'
 	case_send forged3 alice@spfonly.example.com
 
+	# a p=reject forgery with a second author domain that passes, in
+	# one From field and in a second one: still the bank's fail
+	make_msg twofrom 'Mallory <ceo@reject.example.org>, <a@pass.example.com>'
+	sign twofrom pass.example.com
+	case_send twofrom bounce@pass.example.com
+	make_msg from2 'Mallory <ceo@reject.example.org>' 'From: <a@pass.example.com>'
+	sign from2 pass.example.com
+	case_send from2 bounce@pass.example.com
+
 	# a trusted client (127.0.0.1 in TrustedNetworks): no SPF or DMARC
 	make_msg trusted 'Mallory <ceo@reject.example.org>'
 	case_send trusted ceo@reject.example.org 127.0.0.1
@@ -225,6 +234,8 @@ cases_check() {
 	check_case norecord spf=pass dmarc=none
 	check_case nofrom spf=pass dmarc=none
 	check_case simple dkim=pass dmarc=pass
+	check_case twofrom dkim=pass dmarc=fail dis=reject header.from=reject.example.org
+	check_case from2 dkim=pass dmarc=fail dis=reject header.from=reject.example.org
 	check_forged forged2 keep2-a keep2-b
 	check_forged forged3 keep3-a keep3-b
 	check_case trusted '!spf=' '!dmarc='
