@@ -66,12 +66,10 @@ static atomic_int fa_armed;
 static int fa_thread_only; /* 1: not the arming thread; 2: only it */
 static pthread_t fa_arm_thread;
 
-/* fa_init - find the real functions and read the environment */
+/* fa_init - find the real functions */
 static void
 fa_init(void)
 {
-	const char *n, *arm;
-
 	if (fa_real_malloc != NULL || atomic_exchange(&fa_initing, 1))
 		return;
 	fa_real_calloc = dlsym(RTLD_NEXT, "calloc");
@@ -80,13 +78,23 @@ fa_init(void)
 	fa_real_free = dlsym(RTLD_NEXT, "free");
 	fa_real_fopen = dlsym(RTLD_NEXT, "fopen");
 	fa_real_accept = dlsym(RTLD_NEXT, "accept");
+	atomic_store(&fa_initing, 0);
+}
+
+/* fa_env - read the environment once the C library has set it up: an
+ * ASan runtime allocates before that, and those calls are not counted */
+__attribute__((constructor)) static void
+fa_env(void)
+{
+	const char *n, *arm;
+
+	fa_init();
 	n = getenv("FAILALLOC_N");
 	fa_fail_at = n != NULL ? atol(n) : 0;
 	fa_after = getenv("FAILALLOC_AFTER") != NULL;
 	arm = getenv("FAILALLOC_ARM");
 	if (arm == NULL || *arm == '\0')
 		atomic_store(&fa_armed, 1);
-	atomic_store(&fa_initing, 0);
 }
 
 /* fa_exempt - was the allocation asked for by libunbound or ld.so? */
