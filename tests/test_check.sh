@@ -207,5 +207,24 @@ $check -c "$tmp/temp.conf" --client-ip 192.0.2.25 --mail-from alice@bounce.examp
 [ "$(tail -n 1 "$tmp/out")" = "# tempfail: 451 4.4.3 DNS error checking the DMARC policy of example.com, try again later" ] &&
 	ok "DMARCTempError tempfail: '# tempfail: 451 4.4.3 ...' line" || not_ok "DMARCTempError tempfail line"
 
+# 15. a second author domain (issue 13 item 6): a From field for a
+# p=reject domain put above a genuine signed message (DKIM signs the
+# lowest From, so the signature still verifies) is that domain's fail:
+# scored as the forgery alone, and rejected under RejectFailures
+{ cat "$ex/sample-dns.conf"
+  echo '    local-zone: "bank.example.net." static'
+  echo "    local-data: '_dmarc.bank.example.net. 300 IN TXT \"v=DMARC1; p=reject\"'"
+} > "$tmp/bank-dns.conf"
+sed -e "s#^ResolverConfig.*#ResolverConfig $tmp/bank-dns.conf#" "$ex/authtag-example.conf" > "$tmp/bank.conf"
+{ printf 'From: Bank <ceo@bank.example.net>\n'; cat "$ex/sample.eml"; } > "$tmp/bank.eml"
+run_bank() { $check -c "$tmp/bank.conf" --client-ip 192.0.2.25 --mail-from alice@example.com "$tmp/bank.eml" 2>&1 | unfold > "$tmp/out"; }
+run_bank
+expect "second From above a signed message: the bank's fail, scored" 'dkim=pass' 'dmarc=fail \(p=reject [^)]*dis=reject[^)]*other author domains: example\.com pass\) header\.from=bank\.example\.net' 'tests=[^ ]*AUTHTAG_DMARC_REJECT'
+refuse "second From above a signed message: no dmarc=pass" 'dmarc=pass'
+printf 'RejectFailures yes\n' >> "$tmp/bank.conf"
+run_bank
+[ "$(tail -n 1 "$tmp/out")" = "# reject: 550 5.7.1 Message rejected by the DMARC policy of bank.example.net" ] &&
+	ok "second From, RejectFailures: rejected" || not_ok "second From, RejectFailures: rejected"
+
 echo "authtag-check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

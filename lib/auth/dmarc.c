@@ -351,6 +351,15 @@ dm_discover_7489(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 	}
 }
 
+/* dm_same_tld - do two names end in the same label? */
+static bool
+dm_same_tld(const char *a, const char *b)
+{
+	const char *da = strrchr(a, '.'), *db = strrchr(b, '.');
+
+	return strcmp(da != NULL ? da + 1 : a, db != NULL ? db + 1 : b) == 0;
+}
+
 /*
  * dm_aligned - is an authenticated identifier aligned with the Author
  * Domain?
@@ -371,6 +380,11 @@ dm_aligned(const struct dmarc_ctx *ctx, struct dns_cache *dns, const char *from,
 	if (strcmp(id, from) == 0)
 		return ALIGN_YES;
 	if (mode == 's')
+		return ALIGN_NO;
+	/* names in different top-level domains share no ancestor, so no
+	 * Organizational Domain: unaligned even when DNS trouble kept the
+	 * Author Domain's from being found */
+	if (!pol->org_known && !dm_same_tld(id, from))
 		return ALIGN_NO;
 	if (!pol->org_known)
 		return ALIGN_UNKNOWN;

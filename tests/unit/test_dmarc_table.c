@@ -39,6 +39,10 @@ static const char dns_conf[] =
     "server:\n"
     "  local-zone: \"example.\" static\n"
     "  local-zone: \"tempfail.example.\" refuse\n"
+    /* a refuse zone answers its own local-data: the record at the
+     * author domain is found, the walk above it fails */
+    "  local-zone: \"broken.\" refuse\n"
+    "  local-data: '_dmarc.bank.broken. TXT \"v=DMARC1; p=reject\"'\n"
     "  local-data: '_dmarc.none.example. TXT \"v=DMARC1; p=none\"'\n"
     "  local-data: '_dmarc.quarantine.example. TXT \"v=DMARC1; "
     "p=quarantine\"'\n"
@@ -306,6 +310,18 @@ test_issue_case(void **state)
 		assert_int_equal(dmarc_action(&cfg, &o), DMARC_ACT_TEMPFAIL);
 		cfg.dmarc_temperror = DMARC_TEMPERROR_ACCEPT;
 		assert_int_equal(dmarc_action(&cfg, &o), DMARC_ACT_ACCEPT);
+		if (m == 1)
+			continue; /* the tree walk is RFC 9989's */
+		/* DNS trouble above the author domain: an identifier in
+		 * another top-level domain still cannot align (fail), one
+		 * below it might (temperror) */
+		evaluate(f, f->ctx[m], "u@bank.broken", RES_PASS,
+			 "evil.example", RES_NONE, "", &o);
+		assert_int_equal(o.result, RES_FAIL);
+		assert_string_equal(o.disposition, "reject");
+		evaluate(f, f->ctx[m], "u@bank.broken", RES_PASS,
+			 "mail.bank.broken", RES_NONE, "", &o);
+		assert_int_equal(o.result, RES_TEMPERROR);
 	}
 }
 
