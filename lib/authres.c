@@ -491,15 +491,46 @@ ar_format(const char *authserv_id, const struct auth_results *res)
 }
 
 /*
- * ar_skip_cfws - skip RFC 5322 CFWS: blanks, CR/LF and nested comments
- * with quoted-pairs; NULL for an unterminated comment
+ * ar_space_len - octets of white space at p, as any reader of the header
+ * may count it: RFC 5322's SP, HTAB, CR, LF; the VT and FF that Perl's \s
+ * (SpamAssassin's AuthRes plugin) and C's isspace() also skip; NEL and
+ * NBSP as Latin-1 octets; and Unicode White_Space in UTF-8 (a reader
+ * that decodes the header first). 0 when p is not white space.
+ */
+static size_t
+ar_space_len(const unsigned char *p)
+{
+	if (strchr(" \t\r\n\v\f", *p) != NULL && *p != '\0')
+		return 1;
+	if (*p == 0x85 || *p == 0xa0)
+		return 1;
+	if (p[0] == 0xc2 && (p[1] == 0x85 || p[1] == 0xa0))
+		return 2;
+	if (p[0] == 0xe1 && p[1] == 0x9a && p[2] == 0x80) /* U+1680 */
+		return 3;
+	if (p[0] == 0xe2 && p[1] == 0x80 &&
+	    ((p[2] >= 0x80 && p[2] <= 0x8a) || p[2] == 0xa8 || p[2] == 0xa9 ||
+	     p[2] == 0xaf)) /* U+2000-200A, U+2028, U+2029, U+202F */
+		return 3;
+	if (p[0] == 0xe2 && p[1] == 0x81 && p[2] == 0x9f) /* U+205F */
+		return 3;
+	if (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80) /* U+3000 */
+		return 3;
+	return 0;
+}
+
+/*
+ * ar_skip_cfws - skip CFWS: white space of any kind (ar_space_len) and
+ * nested comments with quoted-pairs; NULL for an unterminated comment
  */
 static const char *
 ar_skip_cfws(const char *p)
 {
 	for (;;) {
-		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
-			p++;
+		size_t sp = ar_space_len((const unsigned char *)p);
+
+		if (sp > 0) {
+			p += sp;
 		} else if (*p == '(') {
 			size_t depth = 1;
 
@@ -579,5 +610,34 @@ ar_is_ours(const char *value, const char *authserv_id)
 		return false;
 	if ((p = ar_skip_cfws(value)) == NULL)
 		return false;
+	return ar_match_id(&p, authserv_id);
+}
+
+/*
+ * ar_arc_is_ours - does this ARC-Authentication-Results value claim
+ * authserv_id? RFC 8617 puts "i=N;" before the authserv-id; it is
+ * skipped leniently (any text up to the first ';' after an "i"), since
+ * a reader that finds our id there may trust what follows.
+ */
+bool
+ar_arc_is_ours(const char *value, const char *authserv_id)
+{
+	const char *p;
+
+	if (value == NULL || authserv_id == NULL || *authserv_id == '\0')
+		return false;
+	if ((p = ar_skip_cfws(value)) == NULL)
+		return false;
+	if (*p == 'i' || *p == 'I') {
+		const char *semi = strchr(p, ';');
+
+		if (semi != NULL && (size_t)(semi - p) <= 64 &&
+		    (p = ar_skip_cfws(semi + 1)) != NULL &&
+		    ar_match_id(&p, authserv_id))
+			return true;
+		p = value;
+		if ((p = ar_skip_cfws(p)) == NULL)
+			return false;
+	}
 	return ar_match_id(&p, authserv_id);
 }

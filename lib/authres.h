@@ -36,4 +36,12 @@ char *ar_format(const char *authserv_id, const struct auth_results *res);
  */
 bool ar_is_ours(const char *value, const char *authserv_id);
 
+/*
+ * ar_arc_is_ours - the same for an ARC-Authentication-Results value:
+ * after the "i=N;" instance tag, is the authserv-id ours? authtag does
+ * not verify ARC chains yet, so every such header is removed; when it
+ * does, one whose instance we sealed in a chain that validates is kept.
+ */
+bool ar_arc_is_ours(const char *value, const char *authserv_id);
+
 #endif

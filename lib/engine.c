@@ -255,6 +255,17 @@ engine_msg_note(struct engine_msg *msg, const char *name, const char *value)
 			return;
 		}
 		msg->forged[msg->nforged++] = msg->ar_count;
+	} else if (strcasecmp(name, "ARC-Authentication-Results") == 0) {
+		msg->aar_count++;
+		if (!ar_arc_is_ours(value, msg->conn->eng->cfg->authserv_id))
+			return;
+		if (engine_grow(&msg->aar_forged, &msg->aar_forged_cap,
+				msg->naar_forged,
+				sizeof(*msg->aar_forged)) != 0) {
+			msg->aar_lost = true;
+			return;
+		}
+		msg->aar_forged[msg->naar_forged++] = msg->aar_count;
 	} else if (strcasecmp(name, "From") == 0) {
 		if (msg->from_count < ENGINE_FROM_KEEP &&
 		    (msg->from[msg->from_count] = strdup(value)) == NULL)
@@ -421,7 +432,9 @@ engine_msg_score(struct engine_msg *msg, const char *ar_value,
 
 		if (score_header_is_spam(h->name) ||
 		    (strcasecmp(h->name, "Authentication-Results") == 0 &&
-		     ar_is_ours(h->value, eng->cfg->authserv_id)))
+		     ar_is_ours(h->value, eng->cfg->authserv_id)) ||
+		    (strcasecmp(h->name, "ARC-Authentication-Results") == 0 &&
+		     ar_arc_is_ours(h->value, eng->cfg->authserv_id)))
 			continue;
 		names[n] = h->name;
 		values[n++] = h->value;
@@ -622,6 +635,7 @@ engine_msg_free(struct engine_msg *msg)
 	}
 	free(msg->headers);
 	free(msg->forged);
+	free(msg->aar_forged);
 	for (size_t i = 0; i < msg->nspam; i++)
 		free(msg->spam[i].name);
 	free(msg->spam);

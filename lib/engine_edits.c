@@ -58,7 +58,9 @@ engine_edits_insert(struct engine_edits *edits, size_t *cap, const char *name,
 
 /*
  * engine_msg_removals - list every header to remove: A-R headers that
- * claim our id, then incoming X-Spam-* fields (a sender must not
+ * claim our id, then ARC-Authentication-Results headers that do (ARC
+ * is not verified yet: none can be one we sealed), then incoming
+ * X-Spam-* fields (a sender must not
  * pre-mark a message as clean), each name highest index first so that
  * a removal leaves the indexes still to remove unchanged
  */
@@ -67,6 +69,7 @@ engine_msg_removals(struct engine_msg *msg, struct engine_edits *edits)
 {
 	size_t total = msg->forged_lost ? msg->ar_count : msg->nforged, k = 0;
 
+	total += msg->aar_lost ? msg->aar_count : msg->naar_forged;
 	if (msg->spam_lost)
 		return -1;
 	for (size_t i = 0; i < msg->nspam; i++)
@@ -83,6 +86,14 @@ engine_msg_removals(struct engine_msg *msg, struct engine_edits *edits)
 		for (size_t i = msg->nforged; i > 0; i--)
 			edits->remove[k++] = (struct header_removal){
 			    "Authentication-Results", msg->forged[i - 1]};
+	if (msg->aar_lost)
+		for (unsigned n = msg->aar_count; n > 0; n--)
+			edits->remove[k++] = (struct header_removal){
+			    "ARC-Authentication-Results", n};
+	else
+		for (size_t i = msg->naar_forged; i > 0; i--)
+			edits->remove[k++] = (struct header_removal){
+			    "ARC-Authentication-Results", msg->aar_forged[i - 1]};
 	for (size_t i = 0; i < msg->nspam; i++)
 		for (unsigned n = msg->spam[i].count; n > 0; n--)
 			edits->remove[k++] =

@@ -73,6 +73,12 @@ struct engine_msg {
 	unsigned *forged;  /* 1-based A-R indexes that claim our id */
 	size_t nforged, forged_cap;
 	bool forged_lost;       /* an index was not kept: remove every A-R */
+	/* the same for ARC-Authentication-Results claiming our id: ARC is
+	 * not verified yet, so no chain can show we sealed one */
+	unsigned aar_count;
+	unsigned *aar_forged;
+	size_t naar_forged, aar_forged_cap;
+	bool aar_lost;
 	char *from[ENGINE_FROM_KEEP]; /* the first From values */
 	unsigned from_count;    /* From fields seen */
 	bool out_of_memory;     /* results-affecting bookkeeping failed */

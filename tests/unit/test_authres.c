@@ -771,6 +771,47 @@ test_is_ours(void **state)
 	assert_false(ar_is_ours("mx.example.org; none", NULL));
 }
 
+/* every white space a reader may skip before the id: SpamAssassin's
+ * AuthRes plugin uses Perl's \s (VT and FF too), a decoding reader
+ * Unicode White_Space; and ARC-Authentication-Results after "i=N;" */
+static void
+test_is_ours_hostile(void **state)
+{
+	const char *id = "mx.example.org";
+	static const char *const ours[] = {
+	    "\vmx.example.org; dmarc=pass",
+	    "\fmx.example.org; dmarc=pass",
+	    " \v\f\t mx.example.org; dmarc=pass",
+	    "\xa0mx.example.org; dmarc=pass",
+	    "\x85mx.example.org; dmarc=pass",
+	    "\xc2\xa0mx.example.org; dmarc=pass",
+	    "\xe2\x80\x83mx.example.org; dmarc=pass",
+	    "\xe2\x80\xa8mx.example.org; dmarc=pass",
+	    "\xe3\x80\x80mx.example.org; dmarc=pass",
+	    "(x)\v(y)\fmx.example.org.; dmarc=pass",
+	    "\v\"MX.EXAMPLE.ORG\"; dmarc=pass",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		if (!ar_is_ours(ours[i], id))
+			fail_msg("not recognised as ours: variant %zu", i);
+	assert_false(ar_is_ours("\v\fother.example; dmarc=pass", id));
+	assert_false(ar_is_ours("\xa0mx.example.org.evil; dmarc=pass", id));
+	assert_false(ar_is_ours("\xc2mx.example.org; dmarc=pass", id));
+
+	assert_true(ar_arc_is_ours("i=1; mx.example.org; dmarc=pass", id));
+	assert_true(ar_arc_is_ours(" i = 2 ;\vMX.Example.Org.; dmarc=pass", id));
+	assert_true(ar_arc_is_ours("\fi=1;\fmx.example.org; dmarc=pass", id));
+	assert_true(ar_arc_is_ours("i=1 (c); (d) mx.example.org; spf=pass", id));
+	assert_true(ar_arc_is_ours("mx.example.org; dmarc=pass", id));
+	assert_false(ar_arc_is_ours("i=1; other.example; dmarc=pass", id));
+	assert_false(ar_arc_is_ours("i=1; mx.example.org.evil; none", id));
+	assert_false(ar_arc_is_ours("i=1", id));
+	assert_false(ar_arc_is_ours("", id));
+	assert_false(ar_arc_is_ours(NULL, id));
+}
+
 static void
 test_is_ours_long(void **state)
 {
@@ -808,6 +849,7 @@ main(void)
 	    cmocka_unit_test(test_folding_many),
 	    cmocka_unit_test(test_is_ours),
 	    cmocka_unit_test(test_is_ours_long),
+	    cmocka_unit_test(test_is_ours_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
