@@ -438,15 +438,16 @@ score_headers(const struct score_stage *st, const struct score_outcome *out,
 	score_fmt_score(out, score, sizeof(score));
 	if ((tests = score_tests(out)) == NULL)
 		goto nomem;
-	if (asprintf(&status,
-		     "%s, score=%s required=%.1f tests=%s "
-		     "autolearn=no",
-		     out->is_spam ? "Yes" : "No", score, out->required,
-		     tests) < 0) {
+	{
+		struct strbuf sb = STRBUF_INIT;
+
+		sb_printf(&sb, "%s, score=%s required=%.1f tests=%s autolearn=no",
+			  out->is_spam ? "Yes" : "No", score, out->required,
+			  tests);
 		free(tests);
-		goto nomem;
+		if ((status = sb_steal(&sb)) == NULL)
+			goto nomem;
 	}
-	free(tests);
 	hdrs[n].name = "X-Spam-Status";
 	hdrs[n].value = score_wrap("X-Spam-Status", status);
 	free(status);

@@ -341,8 +341,13 @@ sr_load_dir(const char *dir, struct sr_set **out, char *err, size_t errlen)
 			continue;
 		if (sb_array_room(&files, n, sizeof(*files)) != 0)
 			goto out;
-		if (asprintf(&files[n], "%s/%s", dir, de->d_name) < 0)
-			goto out;
+		{
+			struct strbuf path = STRBUF_INIT;
+
+			sb_printf(&path, "%s/%s", dir, de->d_name);
+			if ((files[n] = sb_steal(&path)) == NULL)
+				goto out;
+		}
 		n++;
 	}
 	qsort(files, n, sizeof(*files), sr_cmp);
