@@ -595,6 +595,34 @@ mailaddr_envelope_strip(const char *addr)
 	return strndup(addr, len);
 }
 
+/* mailaddr_envelope_parts - local part and domain of an envelope address */
+int
+mailaddr_envelope_parts(const char *addr, char *local, size_t locallen,
+			char *domain, size_t domainlen)
+{
+	const char *s = addr, *at = NULL, *end;
+	size_t ll, dl;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	s += *s == '<';
+	end = s + strcspn(s, ">");
+	for (const char *p = s; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		at = end;
+	ll = (size_t)(at - s);
+	dl = at < end ? (size_t)(end - at - 1) : 0;
+	if (ll >= locallen || dl >= domainlen)
+		return -1;
+	memcpy(local, s, ll);
+	local[ll] = '\0';
+	memcpy(domain, at < end ? at + 1 : "", dl);
+	domain[dl] = '\0';
+	return 0;
+}
+
 /* mailaddr_envelope_domain - the text after the last '@', for logs */
 void
 mailaddr_envelope_domain(const char *addr, char *out, size_t outlen)

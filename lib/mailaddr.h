@@ -77,6 +77,24 @@ char *mailaddr_envelope_strip(const char *addr);
  */
 void mailaddr_envelope_domain(const char *addr, char *out, size_t outlen);
 
+/*
+ * mailaddr_header_addrs - the addr-specs in header values (From) the way
+ * SpamAssassin 4.0.1 finds them (loosely: every local@domain candidate,
+ * comments skipped), at most max of them into out, lower-cased if
+ * lower; returns how many. For welcome and block lists, not for DMARC.
+ */
+size_t mailaddr_header_addrs(const char *const *values, size_t nvalues,
+			     char (*out)[RES_ADDRESS_MAX], size_t max,
+			     bool lower);
+
+/*
+ * mailaddr_envelope_parts - the local part and domain of an envelope
+ * address (blanks and <> allowed around it; the domain after the last
+ * '@', "" for a bare local name); 0, or -1 when one does not fit
+ */
+int mailaddr_envelope_parts(const char *addr, char *local, size_t locallen,
+			    char *domain, size_t domainlen);
+
 /* mailaddr_status_name - a short name for a status, for logs and tests */
 const char *mailaddr_status_name(enum mailaddr_status st);
 

@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "mailaddr.h"
 #include "score.h"
 #include "userprefs.h"
 #include "strbuf.h"
@@ -166,29 +167,18 @@ int
 score_user_from_rcpt(const char *rcpt, char *name, size_t namelen, char *domain,
 		     size_t domainlen)
 {
-	const char *s = rcpt, *at, *end;
-	size_t ul, dl;
+	char local[RES_ADDRESS_MAX];
+	size_t ul;
 
-	if (s == NULL)
+	if (rcpt == NULL ||
+	    mailaddr_envelope_parts(rcpt, local, sizeof(local), domain,
+				    domainlen) != 0)
 		return -1;
-	while (isspace((unsigned char)*s))
-		s++;
-	s += *s == '<';
-	end = s + strcspn(s, ">");
-	at = NULL;
-	for (const char *p = s; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL)
-		at = end; /* a bare local name */
-	ul = strcspn(s, "+");
-	if (ul > (size_t)(at - s))
-		ul = (size_t)(at - s);
-	dl = at < end ? (size_t)(end - at - 1) : 0;
-	if (ul == 0 || ul >= namelen || dl >= domainlen)
+	ul = strcspn(local, "+");
+	if (ul == 0 || ul >= namelen)
 		return -1;
 	for (size_t i = 0; i < ul; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = (unsigned char)local[i];
 
 		/* the name goes into paths: nothing that could climb them */
 		if (c == '/' || c == '\\' || c <= ' ' || c == 0x7f)
@@ -198,14 +188,13 @@ score_user_from_rcpt(const char *rcpt, char *name, size_t namelen, char *domain,
 	name[ul] = '\0';
 	if (name[0] == '.')
 		return -1;
-	for (size_t i = 0; i < dl; i++) {
-		unsigned char c = (unsigned char)at[1 + i];
+	for (char *p = domain; *p; p++) {
+		unsigned char c = (unsigned char)*p;
 
 		if (c == '/' || c == '\\' || c <= ' ' || c == 0x7f)
 			return -1;
-		domain[i] = (char)tolower(c);
+		*p = (char)tolower(c);
 	}
-	domain[dl] = '\0';
 	if (domain[0] == '.')
 		return -1;
 	return 0;

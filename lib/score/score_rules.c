@@ -163,7 +163,7 @@ sr_header_value(const struct score_message *msg, const struct sr_rule *r,
 		}
 		if (r->hmods & SR_HMOD_ADDR) {
 			char addrs[SR_MAX_FROM][RES_ADDRESS_MAX];
-			size_t n = userprefs_header_addrs(&value, 1, addrs,
+			size_t n = mailaddr_header_addrs(&value, 1, addrs,
 							  SR_MAX_FROM, false);
 
 			/* :addr results carry no newline: joined by one */
@@ -261,7 +261,7 @@ sr_from_addrs(const struct score_message *msg, char (*addrs)[RES_ADDRESS_MAX],
 	mailaddr_from_domain(vals, nv, &from);
 	if (from.status != MAILADDR_OK)
 		return 0;
-	n = userprefs_header_addrs(vals, nv, addrs, max, true);
+	n = mailaddr_header_addrs(vals, nv, addrs, max, true);
 	for (size_t i = 0; i < n; i++) {
 		const char *at = strrchr(addrs[i], '@');
 		char dom[RES_DOMAIN_MAX];
@@ -305,15 +305,16 @@ sr_userprefs(const struct score_message *msg, const struct score_user *user,
 	f.from_addrs = ptrs;
 	f.nfrom = n;
 	if (msg->mail_from != NULL) {
-		const char *s = msg->mail_from;
-		size_t l;
+		char local[RES_ADDRESS_MAX], dom[RES_ADDRESS_MAX];
 
-		s += *s == '<';
-		l = strcspn(s, ">");
-		if (l > 0 && l < sizeof(env)) {
-			for (size_t i = 0; i < l; i++)
-				env[i] = (char)tolower((unsigned char)s[i]);
-			env[l] = '\0';
+		if (mailaddr_envelope_parts(msg->mail_from, local,
+					    sizeof(local), dom,
+					    sizeof(dom)) == 0 &&
+		    (local[0] != '\0' || dom[0] != '\0') &&
+		    snprintf(env, sizeof(env), "%s%s%s", local,
+			     dom[0] != '\0' ? "@" : "", dom) < (int)sizeof(env)) {
+			for (char *p = env; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
 			f.envelope_from = env;
 		}
 	}

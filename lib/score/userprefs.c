@@ -6,7 +6,7 @@
  * and the USER_IN_* decisions (see userprefs.h for the exact semantics,
  * which follow SpamAssassin 4.0.1's WLBLEval, DKIM and SPF plugins).
  * Finding and caching the files is userprefs_cache.c's job; the loose
- * address scan SpamAssassin applies to header values is userprefs_addr.c.
+ * address scan SpamAssassin applies to header values is mailaddr_list.c.
  */
 #include "build.h" /* first: feature macros */
 

@@ -73,14 +73,6 @@ int userprefs_eval(const struct userprefs *p, const struct userprefs_facts *f,
 		   userprefs_hit_fn hit, void *arg);
 
 /*
- * userprefs_header_addrs - the addr-specs in header values (From), at
- * most max of them into out, lower-cased if lower; returns how many
- */
-size_t userprefs_header_addrs(const char *const *values, size_t nvalues,
-			      char (*out)[RES_ADDRESS_MAX], size_t max,
-			      bool lower);
-
-/*
  * userprefs_path - expand a UserPrefs template for one user: %u, %d, and
  * a leading ~user through the password database, whose answers (and
  * unknown users) c keeps for a minute (c may be NULL: no caching). -1

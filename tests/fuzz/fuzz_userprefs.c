@@ -6,7 +6,7 @@
  * NUL, then the text of a user_prefs file (the rest, in a buffer of its
  * exact size) for userprefs_parse(), which has a from-text entry point,
  * so no file is needed. The From addresses found by
- * userprefs_header_addrs() and the envelope sender are then matched by
+ * mailaddr_header_addrs() and the envelope sender are then matched by
  * userprefs_eval() against the lists, with SPF passing and one DKIM
  * signature passing for a domain the selector picks; every rule it
  * reports must be one of the four USER_IN_* names. The envelope sender
@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "mailaddr.h"
 #include "score/userprefs.h"
 
 #define FZ_MAX_ADDRS 8
@@ -58,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	double d;
 
 	naddrs =
-	    userprefs_header_addrs(values, 1, addrs, FZ_MAX_ADDRS, sel & 1);
+	    mailaddr_header_addrs(values, 1, addrs, FZ_MAX_ADDRS, sel & 1);
 	if (naddrs > FZ_MAX_ADDRS)
 		abort();
 	for (size_t i = 0; i < naddrs; i++) {

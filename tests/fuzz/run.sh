@@ -52,7 +52,7 @@ deps()
 	score_rules) echo "strbuf score/score_rules_parse score/score_rules_load score/score_meta \
 		-lpcre2-8 -lm" ;;
 	mimetext) echo "score/mimetext score/mimetext_decode score/mimetext_html strbuf" ;;
-	userprefs) echo "score/userprefs score/userprefs_addr -lpthread -lm" ;;
+	userprefs) echo "score/userprefs mailaddr_list -lpthread -lm" ;;
 	*) echo "run.sh: unknown harness $1" >&2; exit 2 ;;
 	esac
 }

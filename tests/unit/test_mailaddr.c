@@ -361,6 +361,45 @@ test_big_inputs(void **state)
 	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0);
 }
 
+/* envelope addresses: local part and domain, blanks and <> allowed */
+static void
+test_envelope(void **state)
+{
+	char l[16], d[16];
+	char *s;
+
+	(void)state;
+	assert_int_equal(mailaddr_envelope_parts(" <Bob+x@Ex.org> ", l,
+						 sizeof(l), d, sizeof(d)),
+			 0);
+	assert_string_equal(l, "Bob+x");
+	assert_string_equal(d, "Ex.org");
+	assert_int_equal(mailaddr_envelope_parts("a@b@c.example", l, sizeof(l),
+						 d, sizeof(d)),
+			 0);
+	assert_string_equal(l, "a@b");
+	assert_string_equal(d, "c.example");
+	assert_int_equal(
+	    mailaddr_envelope_parts("postmaster", l, sizeof(l), d, sizeof(d)),
+	    0);
+	assert_string_equal(l, "postmaster");
+	assert_string_equal(d, "");
+	assert_int_equal(mailaddr_envelope_parts("<>", l, sizeof(l), d,
+						 sizeof(d)),
+			 0);
+	assert_string_equal(l, "");
+	assert_int_equal(mailaddr_envelope_parts("x@a-domain-too-long.example",
+						 l, sizeof(l), d, sizeof(d)),
+			 -1);
+	assert_non_null(s = mailaddr_envelope_strip("  <a@b.example>\t"));
+	assert_string_equal(s, "a@b.example");
+	free(s);
+	mailaddr_envelope_domain("<A@B.Example>", d, sizeof(d));
+	assert_string_equal(d, "b.example");
+	mailaddr_envelope_domain("nobody", d, sizeof(d));
+	assert_string_equal(d, "");
+}
+
 int
 main(void)
 {
@@ -371,6 +410,7 @@ main(void)
 	    cmocka_unit_test(test_punycode_rfc3492),
 	    cmocka_unit_test(test_normalize),
 	    cmocka_unit_test(test_big_inputs),
+	    cmocka_unit_test(test_envelope),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

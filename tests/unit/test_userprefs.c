@@ -21,6 +21,7 @@
 
 #include "result.h"
 #include "testutil.h"
+#include "mailaddr.h"
 #include "score/userprefs.h"
 
 static void
@@ -270,7 +271,7 @@ test_header_addrs(void **state)
 	    " Broken <unterminated@x.example",
 	    " <@route.example:routed@r.example>"};
 	char out[8][RES_ADDRESS_MAX];
-	size_t n = userprefs_header_addrs(v, 4, out, 8, true);
+	size_t n = mailaddr_header_addrs(v, 4, out, 8, true);
 
 	(void)state;
 	assert_int_equal(n, 6);
@@ -280,7 +281,7 @@ test_header_addrs(void **state)
 	assert_string_equal(out[3], "b@t.example");
 	assert_string_equal(out[4], "unterminated@x.example");
 	assert_string_equal(out[5], "routed@r.example");
-	assert_int_equal(userprefs_header_addrs(v, 1, out, 1, false), 1);
+	assert_int_equal(mailaddr_header_addrs(v, 1, out, 1, false), 1);
 	assert_string_equal(out[0], "John.Doe@Example.COM");
 }
 

@@ -1,11 +1,12 @@
 /*
- * userprefs_addr.c - the addresses SpamAssassin sees in header values
+ * mailaddr_list.c - the addresses SpamAssassin sees in header values
  *
  * Owns the loose scan SpamAssassin 4.0.1 applies to From (and similar)
  * header values before matching welcome and block list globs: every
  * "local@domain" candidate, in angle brackets or bare, comments skipped.
  * It is deliberately not RFC 5322 parsing (mailaddr.c does that for
- * DMARC): a welcome list must match what SpamAssassin would match.
+ * DMARC): a welcome list must match what SpamAssassin would match. Part
+ * of the mailaddr module, where every address in authtag is parsed.
  */
 #include "build.h" /* first: feature macros */
 
@@ -13,11 +14,11 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "userprefs_int.h"
+#include "mailaddr.h"
 
-/* up_skip_comment - past a (possibly nested) comment; s at '(' */
+/* ma_skip_sa_comment - past a (possibly nested) comment; s at '(' */
 static const char *
-up_skip_comment(const char *s)
+ma_skip_sa_comment(const char *s)
 {
 	int depth = 0;
 
@@ -32,9 +33,9 @@ up_skip_comment(const char *s)
 	return s;
 }
 
-/* up_keep_addr - store one candidate "local@domain" if it looks like one */
+/* ma_keep_addr - store one candidate "local@domain" if it looks like one */
 static size_t
-up_keep_addr(const char *buf, size_t len, char (*out)[RES_ADDRESS_MAX],
+ma_keep_addr(const char *buf, size_t len, char (*out)[RES_ADDRESS_MAX],
 	     size_t n, size_t max, bool lower)
 {
 	const char *at;
@@ -55,13 +56,14 @@ up_keep_addr(const char *buf, size_t len, char (*out)[RES_ADDRESS_MAX],
 	memcpy(out[n], buf, len);
 	out[n][len] = '\0';
 	if (lower)
-		up_lower(out[n]);
+		for (char *q = out[n]; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
 	return n + 1;
 }
 
-/* userprefs_header_addrs - the addr-specs in header values */
+/* mailaddr_header_addrs - the addr-specs in header values */
 size_t
-userprefs_header_addrs(const char *const *values, size_t nvalues,
+mailaddr_header_addrs(const char *const *values, size_t nvalues,
 		       char (*out)[RES_ADDRESS_MAX], size_t max, bool lower)
 {
 	size_t n = 0;
@@ -80,7 +82,7 @@ userprefs_header_addrs(const char *const *values, size_t nvalues,
 			char c = *s;
 
 			if (c == '(') {
-				s = up_skip_comment(s) - 1;
+				s = ma_skip_sa_comment(s) - 1;
 				continue;
 			}
 			if (c == '"') {
@@ -104,10 +106,10 @@ userprefs_header_addrs(const char *const *values, size_t nvalues,
 				if (c == ':' && !have_angle)
 					nb = 0; /* a group's display name */
 				else if (have_angle)
-					n = up_keep_addr(angle, na, out, n, max,
+					n = ma_keep_addr(angle, na, out, n, max,
 							 lower);
 				else
-					n = up_keep_addr(bare, nb, out, n, max,
+					n = ma_keep_addr(bare, nb, out, n, max,
 							 lower);
 				nb = na = 0;
 				have_angle = false;
