@@ -128,12 +128,16 @@ $check --no-such-option > "$tmp/out" 2>&1; r=$?
 head -c 200000 /dev/urandom > "$tmp/junk.eml" 2>/dev/null || dd if=/dev/urandom of="$tmp/junk.eml" bs=1000 count=200 2>/dev/null
 run --client-ip 198.51.100.7 --mail-from a@example.com "$tmp/junk.eml"
 [ "$(rc)" = 0 ] && grep -q '^Authentication-Results:' "$tmp/out" && ok "binary junk: a header, exit 0" || not_ok "binary junk: a header, exit 0"
+expect "binary junk: SPF still judged, no From found" 'spf=fail \(example\.com matched' 'dmarc=none \(no From header field\)' 'dkim=none'
+refuse "binary junk: nothing passes" '(dkim|dmarc)=pass'
+[ "$(grep -c '^Authentication-Results:' "$tmp/out")" = 1 ] && ok "binary junk: exactly one A-R" || not_ok "binary junk: exactly one A-R"
 awk 'BEGIN { for (i = 0; i < 10000; i++) printf "X-H%d: v\n", i; print "From: a@example.com"; print ""; print "b" }' > "$tmp/many.eml"
 run --client-ip 198.51.100.7 --mail-from a@example.com "$tmp/many.eml"
 [ "$(rc)" = 0 ] && ok "10,000 headers: exit 0" || not_ok "10,000 headers: exit 0"
+expect "10,000 headers: the From after them found, p=reject fail" 'dmarc=fail \(p=reject.*dis=reject' 'header\.from=example\.com' '^X-Spam-Flag: YES$' '^X-Spam-Status: Yes, score=8\.0 '
 : > "$tmp/empty.eml"
 run --client-ip 198.51.100.7 --mail-from a@example.com "$tmp/empty.eml"
-expect "empty message: dmarc for a message with no From is not pass" '^Authentication-Results:'
+expect "empty message: dmarc for a message with no From is not pass" '^Authentication-Results:' 'dmarc=none \(no From header field\)' 'spf=fail'
 refuse "empty message: nothing passes" 'dmarc=pass'
 
 # 11. a sender hiding things behind 1 MB of filler headers (past what the

@@ -11,4 +11,10 @@ T.message(conn, { { "From", " <alice@spfonly.example.com>" },
 	{ "Message-ID", " <rcpt100@mt.example.net>" } }, "to many\r\n")
 T.check(T.eom(conn) == SMFIR_ACCEPT, "accepted")
 T.expect(conn, "100 recipients", { "spf=pass", "dmarc=pass" })
+-- the message is scored once for all of them (no one user's prefs) and
+-- the summary line counts them all (run.sh checks "rcpts=100")
+T.check(mt.eom_check(conn, MT_HDRINSERT, "X-Spam-Status"),
+	"100 recipients: scored, X-Spam-Status added")
+T.check(not mt.eom_check(conn, MT_HDRINSERT, "X-Spam-Flag"),
+	"100 recipients: not marked spam")
 mt.disconnect(conn)
