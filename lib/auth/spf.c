@@ -629,7 +629,10 @@ spf_check_host(struct dns_cache *dns, const struct spf_request *req,
 	memcpy(dom, domain, n);
 	dom[n] = '\0';
 	spf_copy(out->domain, sizeof out->domain, dom);
-	if (!spf_name_ok(dom)) {
+	/* one final dot names the root; a second one is an empty label
+	 * ("x@evil.test..."), which 4.3 makes malformed: "none", never the
+	 * result of evil.test's record */
+	if (!spf_name_ok(dom) || (n > 0 && dom[n - 1] == '.')) {
 		spf_note(&ctx, "no valid domain to check");
 		return out->result;
 	}

@@ -574,6 +574,18 @@ test_hostile_requests(void **state)
 	assert_int_equal(spf_check_mailfrom(f->cache, &req, &out), RES_PASS);
 	assert_string_equal(out.identity, "mail.example.org");
 
+	/* one final dot is the root, two are an empty label: malformed,
+	 * never the record of the name without them (RFC 7208 4.3) */
+	req.client_ip = "192.0.2.3";
+	req.mail_from = "x@mail.example.org.";
+	assert_int_equal(spf_check_mailfrom(f->cache, &req, &out), RES_PASS);
+	req.mail_from = "x@mail.example.org..";
+	assert_int_equal(spf_check_mailfrom(f->cache, &req, &out), RES_NONE);
+	req.mail_from = "x@mail.example.org...";
+	assert_int_equal(spf_check_mailfrom(f->cache, &req, &out), RES_NONE);
+	req.mail_from = "x@mail..example.org";
+	assert_int_equal(spf_check_mailfrom(f->cache, &req, &out), RES_NONE);
+
 	req.mail_from = "@";
 	assert_int_equal(spf_check_mailfrom(f->cache, &req, &out), RES_NONE);
 	req.mail_from = "<";
