@@ -292,7 +292,7 @@ score_stage_run(const struct score_stage *st, const struct score_message *msg,
 		out->required = pref_req;
 	userprefs_release(st->prefs, prefs);
 	/* sums of decimals: keep 0.1 + 0.2 from missing 0.3 */
-	out->score = round(out->score * 1000.0) / 1000.0;
+	out->score = score_clamp(round(out->score * 1000.0) / 1000.0);
 	out->is_spam = out->score >= out->required;
 	if (out->nomem)
 		return -2;

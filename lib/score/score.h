@@ -51,6 +51,20 @@ struct score_hit {
 };
 
 /* what one run of the stage found */
+/* no rule, user_prefs score, scorer's answer or total goes past this:
+ * SpamAssassin's own scores stay within +-100, and 1e306 from a user's
+ * file must not become "X-Spam-Score: inf" */
+#define SCORE_LIMIT 1000.0
+
+/* score_clamp - d within +-SCORE_LIMIT; not-a-number counts as 0 */
+static inline double
+score_clamp(double d)
+{
+	if (d != d)
+		return 0.0;
+	return d > SCORE_LIMIT ? SCORE_LIMIT : d < -SCORE_LIMIT ? -SCORE_LIMIT : d;
+}
+
 struct score_outcome {
 	double score;           /* sum over the scorers that answered */
 	double required;        /* user_prefs required_score, else rules files'

@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "score.h"
 #include "score_rules_int.h"
 #include "strbuf.h"
 
@@ -510,7 +511,7 @@ sr_score_line(struct sr_load *ld, char *v)
 	if ((note = sr_note(ld, name)) == NULL)
 		return sr_error(ld, "out of memory");
 	/* the first score set: no Bayes, no network tests */
-	note->score = strtod(nums[0], NULL);
+	note->score = score_clamp(strtod(nums[0], NULL));
 	note->has_score = true;
 	return 0;
 }

@@ -363,7 +363,7 @@ spamd_parse(char *reply, size_t len, struct score_result *res)
 					 "bad Spam: line");
 				return -1;
 			}
-			res->score = score;
+			res->score = score_clamp(score);
 			have_score = true;
 		}
 	}

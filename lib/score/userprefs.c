@@ -132,6 +132,7 @@ up_set_score(struct userprefs *p, char *args)
 
 	if (rule == NULL || val == NULL || !up_number(val, &d))
 		return 0; /* SpamAssassin would ignore the line too */
+	d = score_clamp(d);
 	for (size_t i = 0; i < p->nscores; i++)
 		if (strcmp(p->scores[i].rule, rule) == 0) {
 			p->scores[i].score = d;
@@ -168,7 +169,7 @@ up_line(struct userprefs *p, char *line)
 		double d;
 
 		if (up_number(args, &d)) {
-			p->required = d;
+			p->required = score_clamp(d);
 			p->has_required = true;
 		}
 		return 0;

@@ -532,6 +532,24 @@ test_userprefs_in_rules(void **state)
 	      fp);
 	fclose(fp);
 
+	/* a score past the limit, in a user's file and in the rules: the
+	 * total stays finite and clamped, X-Spam-Score never says inf */
+	snprintf(tmpl, sizeof(tmpl), "%s/huge.prefs", pd.path);
+	assert_non_null(fp = fopen(tmpl, "w"));
+	fputs("score AUTHTAG_DMARC_REJECT 1e306\n", fp);
+	fclose(fp);
+	{
+		static const char *const huge[] = {"<huge@example.net>"};
+
+		vendor_message(&m, &r, &d, &from);
+		m.rcpts = huge;
+		m.nrcpts = 1;
+		assert_int_equal(score_stage_run(f.st, &m, &f.out), 0);
+		assert_true(f.out.score == SCORE_LIMIT);
+		assert_true(f.out.hits[0].score == SCORE_LIMIT);
+		score_outcome_free(&f.out);
+	}
+
 	/* without the recipient: spam */
 	vendor_message(&m, &r, &d, &from);
 	assert_int_equal(score_stage_run(f.st, &m, &f.out), 0);
