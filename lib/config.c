@@ -266,6 +266,12 @@ key_trust_anchor(struct config *cfg, const char *v, const char **why)
 }
 
 static int
+key_listen_backlog(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_uint(v, 0, 65535, &cfg->listen_backlog, why);
+}
+
+static int
 key_resolver_timeout(struct config *cfg, const char *v, const char **why)
 {
 	return config_parse_uint(v, 1, 300, &cfg->resolver_timeout, why);
@@ -563,6 +569,7 @@ static const struct config_key config_keys[] = {
     {"Resolver", key_resolver},
     {"ResolverConfig", key_resolver_config},
     {"ResolverTimeout", key_resolver_timeout},
+    {"ListenBacklog", key_listen_backlog},
     {"RulesDir", key_rules_dir},
     {"Scorers", key_scorers},
     {"Socket", key_socket},

@@ -61,6 +61,7 @@ struct config {
 	char *resolver_config;     /* ResolverConfig: unbound.conf for ub_ctx */
 	char *trust_anchor_file;   /* TrustAnchorFile */
 	unsigned resolver_timeout; /* ResolverTimeout, seconds (5) */
+	unsigned listen_backlog;   /* ListenBacklog; 0 = the system's maximum */
 
 	/* daemon (milter/) */
 	char *socket;          /* Socket */

@@ -35,7 +35,7 @@
 #include "milter.h"
 
 #define AUTHTAG_DRAIN_SECONDS 30  /* open messages may finish this long */
-#define AUTHTAG_BACKLOG       128 /* pending MTA connections */
+#define AUTHTAG_SOMAXCONN "/proc/sys/net/core/somaxconn"
 
 struct authtag_opts {
 	const char *config_path; /* -c; NULL: the default, if it exists */
@@ -252,6 +252,25 @@ authtag_reload_thread(void *arg)
 	return NULL;
 }
 
+/* authtag_backlog - ListenBacklog, or the system's maximum for 0: a burst
+ * of MTA connections (Postfix opens one per SMTP session) waits in the
+ * kernel instead of being refused */
+static int
+authtag_backlog(const struct config *cfg)
+{
+	FILE *fp;
+	int n = 4096;
+
+	if (cfg->listen_backlog > 0)
+		return (int)cfg->listen_backlog;
+	if ((fp = fopen(AUTHTAG_SOMAXCONN, "r")) != NULL) {
+		if (fscanf(fp, "%d", &n) != 1 || n <= 0)
+			n = 4096;
+		fclose(fp);
+	}
+	return n;
+}
+
 /* authtag_milter_thread - libmilter's accept loop; tells main when done */
 static void *
 authtag_milter_thread(void *arg)
@@ -322,7 +341,7 @@ authtag_start(struct authtag *at, struct config *cfg,
 	}
 	if (smfi_setconn(at->socket) != MI_SUCCESS ||
 	    milter_callbacks_register(&at->shared) != 0 ||
-	    smfi_setbacklog(AUTHTAG_BACKLOG) != MI_SUCCESS ||
+	    smfi_setbacklog(authtag_backlog(cfg)) != MI_SUCCESS ||
 	    smfi_opensocket(true) != MI_SUCCESS) {
 		mlog(LOG_ERR, "cannot listen on %s", at->socket);
 		return 1;

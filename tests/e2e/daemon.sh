@@ -143,9 +143,23 @@ authtag_start "$E2E_T/good.conf" "inet:$_port@127.0.0.1" "$E2E_T/fg.log" || exit
 grep -q "listening on inet:$_port@127.0.0.1 (AuthservID mx.dest.example.org)" "$E2E_T/fg.log" &&
 	e2e_ok "-f: -p overrides Socket, and says where it listens" ||
 	e2e_fail "-f: $(cat "$E2E_T/fg.log")"
+# the listen backlog: the system's maximum by default (ss shows a
+# listening socket's backlog as its Send-Q)
+_max=$(cat /proc/sys/net/core/somaxconn)
+_q=$(ss -Hltn "sport = :$_port" | awk '{print $3}')
+[ "$_q" = "$_max" ] && e2e_ok "listen backlog: the system's maximum ($_max)" ||
+	e2e_fail "listen backlog $_q, not $_max"
 kill -INT "$AT_PID"
 wait "$AT_PID"
 _rc=$?
 e2e_untrack "$AT_PID"
 [ "$_rc" -eq 0 ] && e2e_ok "SIGINT: exit 0" || e2e_fail "SIGINT: exit status $_rc"
+
+# ListenBacklog set: that many
+_port=$(free_port)
+{ cat "$E2E_T/good.conf"; echo "ListenBacklog 77"; } >"$E2E_T/backlog.conf"
+authtag_start "$E2E_T/backlog.conf" "inet:$_port@127.0.0.1" "$E2E_T/bl.log" || exit 1
+_q=$(ss -Hltn "sport = :$_port" | awk '{print $3}')
+[ "$_q" = 77 ] && e2e_ok "ListenBacklog 77: backlog 77" || e2e_fail "ListenBacklog 77: backlog $_q"
+authtag_stop
 e2e_finish
