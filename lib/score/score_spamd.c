@@ -15,6 +15,7 @@
 #include "build.h" /* first: feature macros */
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -35,6 +36,8 @@
 
 #define SPAMD_REPLY_MAX   65536 /* bytes of reply read */
 #define SPAMD_CONNECT_MAX 5     /* seconds for connect, at most */
+#define SPAMD_RULE_NAME_MAX 128  /* longest rule name taken from spamd */
+#define SPAMD_MAX_RULES   512   /* rule names taken from one answer */
 
 struct spamd_state {
 	struct sockaddr_storage addr;
@@ -323,6 +326,22 @@ fail:
 	return -1;
 }
 
+/* spamd_rule_name_ok - a SpamAssassin rule name: a letter or '_', then
+ * letters, digits and '_', at most SPAMD_RULE_NAME_MAX of them */
+static bool
+spamd_rule_name_ok(const char *w)
+{
+	size_t n = 0;
+
+	if (!isalpha((unsigned char)*w) && *w != '_')
+		return false;
+	for (; w[n] != '\0'; n++)
+		if (n >= SPAMD_RULE_NAME_MAX ||
+		    (!isalnum((unsigned char)w[n]) && w[n] != '_'))
+			return false;
+	return true;
+}
+
 /* spamd_parse - "SPAMD/1.1 0 EX_OK", "Spam: True ; 7.3 / 5.0", names */
 static int
 spamd_parse(char *reply, size_t len, struct score_result *res)
@@ -372,11 +391,15 @@ spamd_parse(char *reply, size_t len, struct score_result *res)
 			 "reply without a Spam: line");
 		return -1;
 	}
-	/* SYMBOLS: the names of the rules that hit, comma-separated */
+	/* SYMBOLS: the names of the rules that hit, comma-separated. They
+	 * go into X-Spam-Status: only SpamAssassin's rule name grammar is
+	 * taken, so no answer can break or bloat that header */
 	for (char *save = NULL,
 		  *w = body ? strtok_r(body, ", \r\n\t", &save) : NULL;
-	     w != NULL; w = strtok_r(NULL, ", \r\n\t", &save))
-		if (score_result_add(res, w, NAN, NULL, "") != 0) {
+	     w != NULL && res->nhits < SPAMD_MAX_RULES;
+	     w = strtok_r(NULL, ", \r\n\t", &save))
+		if (spamd_rule_name_ok(w) &&
+		    score_result_add(res, w, NAN, NULL, "") != 0) {
 			snprintf(res->problem, sizeof(res->problem),
 				 "out of memory");
 			return -1;

@@ -342,6 +342,65 @@ failing(const char *reply, const char *want)
 	config_free(cfg);
 }
 
+/* a misbehaving spamd: a 65,000-octet name, control bytes, 8-bit junk and
+ * a huge score; only rule names SpamAssassin could have are kept and
+ * every X-Spam line stays under 998 octets, printable, score clamped */
+static void
+test_hostile_names(void **state)
+{
+	struct config *cfg;
+	struct score_stage *st;
+	struct score_outcome out;
+	struct score_message m = message(NULL, 0);
+	struct score_header hdrs[SCORE_HEADERS_MAX];
+	struct fake f;
+	size_t blen = 65000 + 64, n;
+	char *body = malloc(blen), *reply = malloc(blen + 200);
+	int nh;
+
+	(void)state;
+	assert_non_null(body);
+	assert_non_null(reply);
+	n = (size_t)snprintf(body, blen, "GOOD_ONE,");
+	memset(body + n, 'A', 65000);
+	n += 65000;
+	n += (size_t)snprintf(body + n, blen - n,
+			      ",BAD\x01NAME,\xff\xfe,OK_2,9LIVES");
+	snprintf(reply, blen + 200,
+		 "SPAMD/1.1 0 EX_OK\r\nContent-length: %zu\r\n"
+		 "Spam: True ; 1e306 / 5.0\r\n\r\n%s",
+		 n, body);
+	fake_start(&f, reply, false);
+	st = stage(&cfg, "spamd", f.sock);
+	assert_int_equal(score_stage_run(st, &m, &out), 0);
+	fake_stop(&f);
+	assert_true(out.score == SCORE_LIMIT);
+	assert_int_equal(out.nhits, 2);
+	assert_string_equal(out.hits[0].name, "GOOD_ONE");
+	assert_string_equal(out.hits[1].name, "OK_2");
+	nh = score_headers(st, &out, hdrs);
+	assert_true(nh > 0);
+	for (int i = 0; i < nh; i++) {
+		const char *v = hdrs[i].value, *nl;
+
+		for (const char *p = v; *p; p++)
+			assert_true((*p >= 32 && *p < 127) || *p == '\n' ||
+				    *p == '\t');
+		for (const char *p = v; p != NULL; p = nl ? nl + 1 : NULL) {
+			nl = strchr(p, '\n');
+			assert_true((nl ? (size_t)(nl - p) : strlen(p)) +
+					strlen(hdrs[i].name) + 2 <
+				    998);
+		}
+	}
+	score_headers_free(hdrs, (size_t)nh);
+	score_outcome_free(&out);
+	score_stage_free(st);
+	config_free(cfg);
+	free(body);
+	free(reply);
+}
+
 static void
 test_bad_replies(void **state)
 {
@@ -453,6 +512,7 @@ main(void)
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_silent_times_out),
 	    cmocka_unit_test(test_bad_replies),
+	    cmocka_unit_test(test_hostile_names),
 	    cmocka_unit_test(test_too_big_not_sent),
 	    cmocka_unit_test(test_rules_then_spamd),
 	};
