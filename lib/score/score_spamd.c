@@ -32,6 +32,7 @@
 
 #include "config.h"
 #include "score.h"
+#include "score_spamd_int.h"
 #include "userprefs.h"
 
 #define SPAMD_REPLY_MAX   65536 /* bytes of reply read */
@@ -343,7 +344,7 @@ spamd_rule_name_ok(const char *w)
 }
 
 /* spamd_parse - "SPAMD/1.1 0 EX_OK", "Spam: True ; 7.3 / 5.0", names */
-static int
+int
 spamd_parse(char *reply, size_t len, struct score_result *res)
 {
 	char *line = reply, *next, *body = NULL;

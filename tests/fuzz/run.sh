@@ -31,7 +31,7 @@ case ${1:-} in
 [0-9]*) secs=$1; shift ;;
 esac
 
-ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs"
+ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply"
 harnesses=${*:-$ALL}
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
@@ -53,14 +53,20 @@ deps()
 		-lpcre2-8 -lm" ;;
 	mimetext) echo "score/mimetext score/mimetext_decode score/mimetext_html strbuf" ;;
 	userprefs) echo "score/userprefs mailaddr_list -lpthread -lm" ;;
+	spamd_reply) echo "score/score_spamd score/score score/score_rules \
+		score/score_rules_parse score/score_rules_load score/score_meta \
+		score/userprefs score/userprefs_cache score/mimetext \
+		score/mimetext_decode score/mimetext_html mailaddr mailaddr_idna \
+		mailaddr_list strbuf result config -lpcre2-8 -lm -lpthread" ;;
 	*) echo "run.sh: unknown harness $1" >&2; exit 2 ;;
 	esac
 }
 
 mkdir -p "$BUILD/obj" "$BUILD/corpus" "$BUILD/artifacts" "$BUILD/logs"
-# lib/ sources include configure's build.h first: here an empty stand-in,
-# -D_GNU_SOURCE above does its job
-[ -f "$BUILD/build.h" ] || : >"$BUILD/build.h"
+# lib/ sources include configure's build.h first: here a stand-in with
+# the paths config.c needs (-D_GNU_SOURCE above does the rest)
+printf '#define SYSCONFDIR "/etc"\n#define DATADIR "/usr/share/authtag"\n' \
+	>"$BUILD/build.h"
 for h in $harnesses; do
 	objs= libs=
 	for d in $(deps "$h"); do
