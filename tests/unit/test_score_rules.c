@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "authres.h"
 #include "config.h"
 #include "score/score.h"
 #include "score/score_rules_int.h"
@@ -465,6 +466,50 @@ test_shipped_rules_load(void **state)
 	assert_true(out.is_spam);
 	assert_string_equal(out.hits[0].name, "AUTHTAG_DMARC_REJECT");
 	score_outcome_free(&out);
+
+	/* a replayed l= signature with text appended: dkim and dmarc pass,
+	 * the header as lib/authres writes it says how much is unsigned */
+	{
+		struct dkim_outcome d = {.result = RES_PASS, .keybits = 2048};
+		struct auth_results r = {.dkim = &d, .ndkim = 1};
+		static const char *names[] = {"Authentication-Results",
+					      "From"};
+		const char *values[2] = {NULL, " <alerts@bank.example>"};
+		struct score_message m = {.header_names = names,
+					  .header_values = values,
+					  .nheaders = 2,
+					  .results = &r};
+		char *ar, *v;
+
+		snprintf(d.domain, sizeof(d.domain), "bank.example");
+		snprintf(d.selector, sizeof(d.selector), "s1");
+		snprintf(d.reason, sizeof(d.reason), "body length limit 120 "
+			 "leaves 512 bytes unsigned");
+		r.dmarc.checked = true;
+		r.dmarc.result = RES_PASS;
+		snprintf(r.dmarc.from_domain, sizeof(r.dmarc.from_domain),
+			 "bank.example");
+		assert_non_null(ar = ar_format("mx.example.org", &r));
+		assert_true(asprintf(&v, " %s", ar) > 0);
+		values[0] = v;
+		assert_int_equal(score_stage_run(st, &m, &out), 0);
+		assert_true(out.is_spam);
+		assert_string_equal(out.hits[0].name,
+				    "AUTHTAG_DKIM_UNSIGNED_BODY");
+		score_outcome_free(&out);
+		/* the same pass without appended text: not spam */
+		d.reason[0] = '\0';
+		free(ar);
+		free(v);
+		assert_non_null(ar = ar_format("mx.example.org", &r));
+		assert_true(asprintf(&v, " %s", ar) > 0);
+		values[0] = v;
+		assert_int_equal(score_stage_run(st, &m, &out), 0);
+		assert_false(out.is_spam);
+		score_outcome_free(&out);
+		free(ar);
+		free(v);
+	}
 	score_stage_free(st);
 	config_free(cfg);
 }
