@@ -632,7 +632,8 @@ dkim_sig_error_result(const struct dkim_verifier *ver, int err, int bh,
 }
 
 /*
- * dkim_keyfail_reason - say why a key lookup failed
+ * dkim_keyfail_reason - say why a key lookup failed (and, for a reply
+ * the library could not take, that the failure is permanent)
  *
  * The library reports every DNS failure as one error; the answer our
  * cache kept for the key name tells a timeout from SERVFAIL or REFUSED.
@@ -648,6 +649,15 @@ dkim_keyfail_reason(struct dkim_msg *msg, struct dkim_outcome *out)
 	    (size_t)snprintf(name, sizeof(name), "%s._domainkey.%s",
 			     out->selector, out->domain) < sizeof(name))
 		ans = dns_lookup(msg->dns, name, DNS_T_TXT);
+	if (ans != NULL && ans->status == DNS_OK) {
+		/* DNS answered: the library could not take the reply (it
+		 * reads at most a few KB, far more than any key needs).
+		 * A record that size never becomes a usable key: permanent */
+		out->result = RES_PERMERROR;
+		snprintf(out->reason, sizeof(out->reason),
+			 "key record too large (%d octets)", ans->packet_len);
+		return;
+	}
 	if (ans == NULL || ans->status != DNS_TEMPFAIL)
 		snprintf(out->reason, sizeof(out->reason), "key lookup failed");
 	else if (ans->rcode == 0)

@@ -45,7 +45,7 @@ static const char base_msg[] = "From: Alice <alice@example.com>\r\n"
 struct state {
 	struct dkim_test_dns dns;
 	struct dkim_verifier *ver;
-	char *rec_rsa2048, *rec_rsa512, *rec_ed25519, *rec_testing;
+	char *rec_rsa2048, *rec_rsa512, *rec_ed25519, *rec_testing, *rec_huge;
 };
 
 /* setup - hermetic DNS with every key the cases use, and a verifier */
@@ -69,6 +69,13 @@ setup(void **st)
 	if (s->rec_testing == NULL)
 		return -1;
 	sprintf(s->rec_testing, "t=y; %s", s->rec_rsa2048);
+	/* a valid 30 KB TXT record: the key plus a long unknown tag */
+	s->rec_huge = malloc(strlen(s->rec_rsa2048) + 30000 + 16);
+	if (s->rec_huge == NULL)
+		return -1;
+	sprintf(s->rec_huge, "%s; n=", s->rec_rsa2048);
+	memset(s->rec_huge + strlen(s->rec_huge), 'x', 30000);
+	s->rec_huge[strlen(s->rec_rsa2048) + 4 + 30000] = '\0';
 	{
 		const struct dkim_test_record recs[] = {
 		    {"rsa2048._domainkey.example.com", DKIM_TEST_TXT,
@@ -79,6 +86,8 @@ setup(void **st)
 		     s->rec_ed25519},
 		    {"testing._domainkey.example.com", DKIM_TEST_TXT,
 		     s->rec_testing},
+		    {"huge._domainkey.example.com", DKIM_TEST_TXT,
+		     s->rec_huge},
 		    {"revoked._domainkey.example.com", DKIM_TEST_TXT,
 		     "v=DKIM1; k=rsa; p="},
 		    {"badkey._domainkey.example.com", DKIM_TEST_TXT,
@@ -117,6 +126,7 @@ teardown(void **st)
 	free(s->rec_rsa512);
 	free(s->rec_ed25519);
 	free(s->rec_testing);
+	free(s->rec_huge);
 	free(s);
 	return 0;
 }
@@ -275,6 +285,27 @@ test_header_altered(void **st)
 	assert_non_null(bad);
 	one_result(*st, bad, RES_FAIL, "signature did not verify");
 	free(bad);
+	free(m);
+}
+
+/* test_huge_key_record - a 30 KB key record is no transient error */
+static void
+test_huge_key_record(void **st)
+{
+	char *m = sign(base_msg, dkim_test_key_rsa2048, "huge", "example.com",
+		       DKIM_SIGN_RSASHA256);
+	size_t n = 0;
+	struct dkim_outcome *o;
+
+	assert_non_null(m);
+	o = verify(*st, m, &n);
+	assert_int_equal(n, 1);
+	assert_int_not_equal(o[0].result, RES_TEMPERROR);
+	if (o[0].result != RES_PASS) {
+		assert_int_equal(o[0].result, RES_PERMERROR);
+		assert_non_null(strstr(o[0].reason, "key record too large"));
+	}
+	free(o);
 	free(m);
 }
 
@@ -798,6 +829,7 @@ main(void)
 	    cmocka_unit_test(test_body_altered),
 	    cmocka_unit_test(test_header_altered),
 	    cmocka_unit_test(test_missing_key),
+	    cmocka_unit_test(test_huge_key_record),
 	    cmocka_unit_test(test_unaskable_key),
 	    cmocka_unit_test(test_revoked_key),
 	    cmocka_unit_test(test_bad_key),
