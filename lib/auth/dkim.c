@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "dkim.h"
+#include "dkim_tags.h"
 #include "dns/dns.h"
 #include "strbuf.h"
 
@@ -55,6 +56,10 @@ struct dkim_msg {
 	bool last_cr;      /* the body so far ends in CR */
 	unsigned nsighdrs; /* DKIM-Signature fields seen */
 	struct strbuf hbuf; /* reused buffer for one header field */
+	/* signatures refused before the library saw them (a tag named
+	 * twice): their outcomes follow the library's */
+	struct dkim_outcome *refused;
+	size_t nrefused;
 };
 
 /* one key query: its outcome waits here until waitreply asks */
@@ -380,6 +385,28 @@ dkim_msg_new(struct dkim_verifier *ver, struct dns_cache *dns)
 	return msg;
 }
 
+/*
+ * dkim_refuse_dup_tags - a signature naming a tag twice is invalid (RFC
+ * 6376 3.2): keep a permerror outcome for it and do not hand it to the
+ * library, which would take the last value; true when refused
+ */
+static bool
+dkim_refuse_dup_tags(struct dkim_msg *msg, const char *value)
+{
+	struct dkim_outcome o = {.result = RES_PERMERROR};
+	char dup[16];
+
+	if (!dkim_tags_dup(value, dup, sizeof(dup), o.domain, sizeof(o.domain),
+			   o.selector, sizeof(o.selector)))
+		return false;
+	snprintf(o.reason, sizeof(o.reason), "tag %s= named twice", dup);
+	if (msg->nrefused < msg->ver->max_sigs &&
+	    sb_array_room(&msg->refused, msg->nrefused,
+			  sizeof(*msg->refused)) == 0)
+		msg->refused[msg->nrefused++] = o;
+	return true;
+}
+
 /* dkim_msg_header - feed one header field as received */
 void
 dkim_msg_header(struct dkim_msg *msg, const char *name, const char *value)
@@ -389,8 +416,11 @@ dkim_msg_header(struct dkim_msg *msg, const char *name, const char *value)
 
 	if (msg == NULL || name == NULL || value == NULL || msg->eoh_done)
 		return;
-	if (strcasecmp(name, DKIM_HDR_NAME) == 0)
+	if (strcasecmp(name, DKIM_HDR_NAME) == 0) {
 		msg->nsighdrs++;
+		if (dkim_refuse_dup_tags(msg, value))
+			return;
+	}
 	if (!msg->active)
 		return;
 	nlen = strlen(name);
@@ -751,6 +781,17 @@ dkim_broken_outcomes(struct dkim_msg *msg, struct dkim_outcome **sigs,
 	*nsigs = n;
 }
 
+/* dkim_add_refused - append the refused signatures' outcomes (sigs has
+ * room), within DKIMMaxSignatures */
+static void
+dkim_add_refused(const struct dkim_msg *msg, struct dkim_outcome *sigs,
+		 size_t *nsigs)
+{
+	for (size_t i = 0; i < msg->nrefused && *nsigs < msg->ver->max_sigs;
+	     i++)
+		sigs[(*nsigs)++] = msg->refused[i];
+}
+
 /* dkim_msg_eom - finish; one outcome per signature */
 void
 dkim_msg_eom(struct dkim_msg *msg, struct dkim_outcome **sigs, size_t *nsigs)
@@ -780,16 +821,20 @@ dkim_msg_eom(struct dkim_msg *msg, struct dkim_outcome **sigs, size_t *nsigs)
 	    list == NULL || nlist <= 0) {
 		if (msg->broken)
 			dkim_broken_outcomes(msg, sigs, nsigs);
+		else if (msg->nrefused > 0 &&
+			 (*sigs = calloc(msg->nrefused, sizeof(**sigs))) != NULL)
+			dkim_add_refused(msg, *sigs, nsigs);
 		return;
 	}
 	n = (size_t)nlist;
 	if (n > msg->ver->max_sigs)
 		n = msg->ver->max_sigs;
-	if (n == 0 || (*sigs = calloc(n, sizeof(**sigs))) == NULL)
+	if (n == 0 || (*sigs = calloc(n + msg->nrefused, sizeof(**sigs))) == NULL)
 		return;
 	for (size_t i = 0; i < n; i++)
 		dkim_sig_outcome(msg, list[i], &(*sigs)[i]);
 	*nsigs = n;
+	dkim_add_refused(msg, *sigs, nsigs);
 }
 
 /* dkim_msg_free - free the per-message state */
@@ -801,5 +846,6 @@ dkim_msg_free(struct dkim_msg *msg)
 	if (msg->dkim != NULL)
 		dkim_free(msg->dkim);
 	sb_free(&msg->hbuf);
+	free(msg->refused);
 	free(msg);
 }

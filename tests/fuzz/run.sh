@@ -31,7 +31,7 @@ case ${1:-} in
 [0-9]*) secs=$1; shift ;;
 esac
 
-ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply"
+ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags"
 harnesses=${*:-$ALL}
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
@@ -53,6 +53,7 @@ deps()
 		-lpcre2-8 -lm" ;;
 	mimetext) echo "score/mimetext score/mimetext_decode score/mimetext_html strbuf" ;;
 	userprefs) echo "score/userprefs mailaddr_list -lpthread -lm" ;;
+	dkim_tags) echo "auth/dkim_tags" ;;
 	spamd_reply) echo "score/score_spamd score/score score/score_rules \
 		score/score_rules_parse score/score_rules_load score/score_meta \
 		score/userprefs score/userprefs_cache score/mimetext \

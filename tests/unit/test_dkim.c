@@ -288,6 +288,22 @@ test_header_altered(void **st)
 	free(m);
 }
 
+/* test_duplicate_tag - a tag named twice: the tag-list is invalid (RFC
+ * 6376 3.2), permerror, not the last value winning */
+static void
+test_duplicate_tag(void **st)
+{
+	char *m = sign(base_msg, dkim_test_key_rsa2048, "rsa2048",
+		       "example.com", DKIM_SIGN_RSASHA256);
+	char *bad = dkim_test_replace(m, "d=example.com",
+				      "d=evil.example; d=example.com");
+
+	assert_non_null(bad);
+	one_result(*st, bad, RES_PERMERROR, "tag d= named twice");
+	free(bad);
+	free(m);
+}
+
 /* test_huge_key_record - a 30 KB key record is no transient error */
 static void
 test_huge_key_record(void **st)
@@ -830,6 +846,7 @@ main(void)
 	    cmocka_unit_test(test_header_altered),
 	    cmocka_unit_test(test_missing_key),
 	    cmocka_unit_test(test_huge_key_record),
+	    cmocka_unit_test(test_duplicate_tag),
 	    cmocka_unit_test(test_unaskable_key),
 	    cmocka_unit_test(test_revoked_key),
 	    cmocka_unit_test(test_bad_key),
