@@ -394,12 +394,16 @@ static bool
 dkim_refuse_dup_tags(struct dkim_msg *msg, const char *value)
 {
 	struct dkim_outcome o = {.result = RES_PERMERROR};
-	char dup[16];
+	char dup[64];
 
 	if (!dkim_tags_dup(value, dup, sizeof(dup), o.domain, sizeof(o.domain),
 			   o.selector, sizeof(o.selector)))
 		return false;
-	snprintf(o.reason, sizeof(o.reason), "tag %s= named twice", dup);
+	if (dup[0] == '(')
+		snprintf(o.reason, sizeof(o.reason), "invalid tag-list %s", dup);
+	else
+		snprintf(o.reason, sizeof(o.reason), "tag %s= named twice",
+			 dup);
 	if (msg->nrefused < msg->ver->max_sigs &&
 	    sb_array_room(&msg->refused, msg->nrefused,
 			  sizeof(*msg->refused)) == 0)

@@ -15,8 +15,7 @@
 
 #include "dkim_tags.h"
 
-#define DT_MAX_TAGS 64 /* tags compared; more is a list nobody signs */
-#define DT_NAME_MAX 32 /* longest tag name compared */
+#define DT_MAX_TAGS 64 /* a signature has about a dozen; more is hostile */
 
 /* dt_fws - RFC 5322 folding white space, as a tag-list may hold it */
 static bool
@@ -25,16 +24,24 @@ dt_fws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* dt_trim - s[0..*n) without surrounding FWS: the new start, *n updated */
+static const char *
+dt_trim(const char *s, size_t *n)
+{
+	while (*n > 0 && dt_fws(*s)) {
+		s++;
+		(*n)--;
+	}
+	while (*n > 0 && dt_fws(s[*n - 1]))
+		(*n)--;
+	return s;
+}
+
 /* dt_copy - s[0..n) without surrounding FWS into out (cut to fit) */
 static void
 dt_copy(const char *s, size_t n, char *out, size_t outlen)
 {
-	while (n > 0 && dt_fws(*s)) {
-		s++;
-		n--;
-	}
-	while (n > 0 && dt_fws(s[n - 1]))
-		n--;
+	s = dt_trim(s, &n);
 	if (outlen == 0)
 		return;
 	if (n >= outlen)
@@ -43,13 +50,17 @@ dt_copy(const char *s, size_t n, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-/* dkim_tags_dup - a tag named twice in the tag-list? */
+/* dkim_tags_dup - a tag named twice in the tag-list (or more tags than
+ * any signer writes)? Names are compared whole, not cut */
 int
 dkim_tags_dup(const char *value, char *dup, size_t duplen, char *d,
 	      size_t dlen, char *s, size_t slen)
 {
-	char names[DT_MAX_TAGS][DT_NAME_MAX + 1];
-	size_t n = 0;
+	struct {
+		const char *p;
+		size_t n;
+	} names[DT_MAX_TAGS];
+	size_t count = 0;
 	const char *p = value;
 
 	if (dlen > 0)
@@ -62,23 +73,32 @@ dkim_tags_dup(const char *value, char *dup, size_t duplen, char *d,
 		const char *semi = strchr(p, ';');
 		const char *end = semi != NULL ? semi : p + strlen(p);
 		const char *eq = memchr(p, '=', (size_t)(end - p));
-		char name[DT_NAME_MAX + 1];
 
 		if (eq != NULL) {
-			dt_copy(p, (size_t)(eq - p), name, sizeof(name));
-			for (size_t i = 0; i < n; i++)
-				if (strcmp(names[i], name) == 0) {
-					snprintf(dup, duplen, "%s", name);
+			size_t n = (size_t)(eq - p);
+			const char *name = dt_trim(p, &n);
+
+			for (size_t i = 0; i < count; i++)
+				if (names[i].n == n &&
+				    memcmp(names[i].p, name, n) == 0) {
+					dt_copy(name, n, dup, duplen);
 					return 1;
 				}
-			if (strcmp(name, "d") == 0)
+			if (count == DT_MAX_TAGS) {
+				snprintf(dup, duplen, "(more than %d tags)",
+					 DT_MAX_TAGS);
+				return 1;
+			}
+			if (n == 1 && name[0] == 'd')
 				dt_copy(eq + 1, (size_t)(end - eq - 1), d,
 					dlen);
-			else if (strcmp(name, "s") == 0)
+			else if (n == 1 && name[0] == 's')
 				dt_copy(eq + 1, (size_t)(end - eq - 1), s,
 					slen);
-			if (n < DT_MAX_TAGS && name[0] != '\0')
-				memcpy(names[n++], name, sizeof(name));
+			if (n > 0) {
+				names[count].p = name;
+				names[count++].n = n;
+			}
 		}
 		p = semi != NULL ? semi + 1 : NULL;
 	}

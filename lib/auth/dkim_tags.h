@@ -13,7 +13,10 @@
  * RFC 6376 3.2: "Tags with duplicate names MUST NOT occur within a single
  * tag-list; if a tag name does occur more than once, the entire tag-list
  * is invalid." Tag names are compared case-sensitively, with surrounding
- * FWS ignored. Returns 1 and the name (cut to fit) in dup, or 0. Also
+ * FWS ignored. More than 64 tags also count as invalid ("(more than 64
+ * tags)" in dup): no signer writes that many, and a table of the first
+ * ones would let a duplicate hide behind filler. Returns 1 and the name
+ * (cut to fit) in dup, or 0. Also
  * copies the first d= and s= values (for the report) into d and s, ""
  * when absent. Linear in the length of value; nothing is allocated.
  */

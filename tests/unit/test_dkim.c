@@ -301,6 +301,37 @@ test_duplicate_tag(void **st)
 	assert_non_null(bad);
 	one_result(*st, bad, RES_PERMERROR, "tag d= named twice");
 	free(bad);
+	/* the duplicate hidden behind 64 filler tags is still found */
+	{
+		char filler[64 * 8 + 64];
+		size_t o = 0;
+
+		for (int i = 0; i < 64; i++)
+			o += (size_t)snprintf(filler + o, sizeof(filler) - o,
+					      "x%d=1; ", i);
+		snprintf(filler + o, sizeof(filler) - o,
+			 "d=evil.example; d=example.com");
+		bad = dkim_test_replace(m, "d=example.com", filler);
+		assert_non_null(bad);
+		one_result(*st, bad, RES_PERMERROR, "invalid tag-list");
+		free(bad);
+	}
+	/* two long unknown tags alike in their first 32 characters are two
+	 * tags, not a duplicate: RFC 6376 ignores unknown tags */
+	bad = dkim_test_replace(m, "d=example.com",
+				"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaX=1; "
+				"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaY=2; "
+				"d=example.com");
+	assert_non_null(bad);
+	{
+		size_t n = 0;
+		struct dkim_outcome *o = verify(*st, bad, &n);
+
+		assert_int_equal(n, 1);
+		assert_null(strstr(o[0].reason, "named twice"));
+		free(o);
+	}
+	free(bad);
 	free(m);
 }
 
