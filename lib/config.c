@@ -265,6 +265,32 @@ key_trust_anchor(struct config *cfg, const char *v, const char **why)
 	return config_strdup_into(&cfg->trust_anchor_file, v, why);
 }
 
+/* key_dns_cache_size - bytes, with an optional K, M or G suffix */
+static int
+key_dns_cache_size(struct config *cfg, const char *v, const char **why)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno == 0 && end != v && v[0] != '-') {
+		if (*end == 'k' || *end == 'K')
+			n <<= 10, end++;
+		else if (*end == 'm' || *end == 'M')
+			n <<= 20, end++;
+		else if (*end == 'g' || *end == 'G')
+			n <<= 30, end++;
+	}
+	if (errno != 0 || end == v || *end != '\0' || v[0] == '-' ||
+	    n < (1u << 20) || n > (1ull << 40)) {
+		*why = "expected a size from 1M to 1024G (bytes, K, M or G)";
+		return -1;
+	}
+	cfg->dns_cache_size = (size_t)n;
+	return 0;
+}
+
 static int
 key_listen_backlog(struct config *cfg, const char *v, const char **why)
 {
@@ -570,6 +596,7 @@ static const struct config_key config_keys[] = {
     {"ResolverConfig", key_resolver_config},
     {"ResolverTimeout", key_resolver_timeout},
     {"ListenBacklog", key_listen_backlog},
+    {"DNSCacheSize", key_dns_cache_size},
     {"RulesDir", key_rules_dir},
     {"Scorers", key_scorers},
     {"Socket", key_socket},
@@ -606,6 +633,7 @@ config_new_defaults(void)
 	cfg->dkim_max_signatures = 10;
 	cfg->dkim_min_key_bits = 1024;
 	cfg->resolver_timeout = 5;
+	cfg->dns_cache_size = (size_t)32 << 20;
 	cfg->umask = 007;
 	cfg->syslog = true;
 	cfg->required_score = 5.0;

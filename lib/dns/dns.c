@@ -218,7 +218,8 @@ dns_resolver_new(const struct config *cfg, char *err, size_t errlen)
 	res->timeout_ms = cfg->resolver_timeout * 1000;
 	if (res->timeout_ms == 0)
 		res->timeout_ms = 5000;
-	if ((res->store = dns_store_new(DNS_STORE_ANSWERS)) == NULL) {
+	if ((res->store = dns_store_new(DNS_STORE_ANSWERS,
+					cfg->dns_cache_size)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

@@ -27,10 +27,12 @@ struct dns_shard {
 	pthread_mutex_t lock;
 	struct dns_blob *bucket[DNS_STORE_BUCKETS];
 	size_t count;
+	size_t bytes; /* dns_blob_cost of what it holds */
 };
 
 struct dns_store {
 	size_t max_per_shard;
+	size_t bytes_per_shard;
 	struct dns_shard shard[DNS_STORE_SHARDS];
 };
 
@@ -87,6 +89,28 @@ dns_answer_fill(struct dns_answer *ans, const struct ub_result *r)
 	}
 }
 
+/*
+ * dns_blob_cost - the memory one answer holds: the wire packet, the
+ * parsed rdata libunbound keeps beside it, the name, and the structs and
+ * allocator overhead (an estimate that errs high: a 64 KiB answer was
+ * measured at ~118 KiB of RSS)
+ */
+static size_t
+dns_blob_cost(const struct dns_blob *blob)
+{
+	size_t c = sizeof(*blob) + strlen(blob->name) + 1 + 512;
+
+	if (blob->result != NULL) {
+		c += sizeof(*blob->result) + (size_t)blob->result->answer_len;
+		for (int i = 0; blob->result->data != NULL &&
+				blob->result->data[i] != NULL;
+		     i++)
+			c += (size_t)blob->result->len[i] + 2 * sizeof(void *) +
+			     32;
+	}
+	return c;
+}
+
 /* dns_blob_new - an answer made from a libunbound result */
 struct dns_blob *
 dns_blob_new(const char *name, size_t len, int rrtype, struct ub_result *result)
@@ -101,6 +125,7 @@ dns_blob_new(const char *name, size_t len, int rrtype, struct ub_result *result)
 	}
 	atomic_init(&blob->refs, 1);
 	blob->hash = dns_store_hash(name, len, rrtype);
+	blob->cost = 0; /* set below, once result is attached */
 	blob->answer.rrtype = rrtype;
 	blob->result = result;
 	if (result == NULL) {
@@ -112,6 +137,7 @@ dns_blob_new(const char *name, size_t len, int rrtype, struct ub_result *result)
 					   ? result->ttl
 					   : DNS_STORE_MAX_TTL);
 	}
+	blob->cost = dns_blob_cost(blob);
 	return blob;
 }
 
@@ -129,13 +155,14 @@ dns_blob_unref(struct dns_blob *blob)
 
 /* dns_store_new - an empty store */
 struct dns_store *
-dns_store_new(size_t max_entries)
+dns_store_new(size_t max_entries, size_t max_bytes)
 {
 	struct dns_store *store = calloc(1, sizeof(*store));
 
 	if (store == NULL)
 		return NULL;
 	store->max_per_shard = max_entries / DNS_STORE_SHARDS + 1;
+	store->bytes_per_shard = max_bytes / DNS_STORE_SHARDS;
 	for (int i = 0; i < DNS_STORE_SHARDS; i++)
 		pthread_mutex_init(&store->shard[i].lock, NULL);
 	return store;
@@ -184,7 +211,20 @@ dns_store_unlink(struct dns_shard *sh, struct dns_blob **link)
 
 	*link = blob->next;
 	sh->count--;
+	sh->bytes -= blob->cost;
 	dns_blob_unref(blob);
+}
+
+/* dns_store_sweep - drop every expired answer of a shard (lock held) */
+static void
+dns_store_sweep(struct dns_shard *sh, time_t now)
+{
+	for (int b = 0; b < DNS_STORE_BUCKETS; b++)
+		for (struct dns_blob **link = &sh->bucket[b]; *link != NULL;)
+			if ((*link)->expires <= now)
+				dns_store_unlink(sh, link);
+			else
+				link = &(*link)->next;
 }
 
 /* dns_store_get - a live answer for name/rrtype, or NULL */
@@ -236,11 +276,32 @@ dns_store_put(struct dns_store *store, struct dns_blob *blob)
 		else
 			link = &(*link)->next;
 	}
-	if (sh->count < store->max_per_shard) {
+	/* over the byte budget: first drop whatever has expired anywhere
+	 * in the shard, then, if it still does not fit, keep nothing new
+	 * (what is kept stays until its TTL: the store is only a cache) */
+	if (sh->bytes + blob->cost > store->bytes_per_shard)
+		dns_store_sweep(sh, now);
+	if (sh->count < store->max_per_shard &&
+	    sh->bytes + blob->cost <= store->bytes_per_shard) {
 		atomic_fetch_add(&blob->refs, 1);
 		blob->next = *head;
 		*head = blob;
 		sh->count++;
+		sh->bytes += blob->cost;
 	}
 	pthread_mutex_unlock(&sh->lock);
+}
+
+/* dns_store_bytes - what the kept answers cost, all shards (for tests) */
+size_t
+dns_store_bytes(struct dns_store *store)
+{
+	size_t total = 0;
+
+	for (int i = 0; i < DNS_STORE_SHARDS; i++) {
+		pthread_mutex_lock(&store->shard[i].lock);
+		total += store->shard[i].bytes;
+		pthread_mutex_unlock(&store->shard[i].lock);
+	}
+	return total;
 }

@@ -26,6 +26,7 @@ struct dns_blob {
 	time_t expires;           /* monotonic seconds */
 	char *name;               /* without a final dot */
 	struct ub_result *result; /* owns what answer points into */
+	size_t cost;              /* memory it holds, for the byte bound */
 	struct dns_answer answer;
 };
 
@@ -41,8 +42,12 @@ struct dns_blob *dns_blob_new(const char *name, size_t len, int rrtype,
 /* dns_blob_unref - drop one reference; the last one frees it */
 void dns_blob_unref(struct dns_blob *blob);
 
-/* dns_store_new - an empty store of at most max_entries answers */
-struct dns_store *dns_store_new(size_t max_entries);
+/* dns_store_new - an empty store of at most max_entries answers that
+ * hold at most max_bytes (DNSCacheSize) together */
+struct dns_store *dns_store_new(size_t max_entries, size_t max_bytes);
+
+/* dns_store_bytes - the memory its answers hold now */
+size_t dns_store_bytes(struct dns_store *store);
 
 /* dns_store_free - drop every answer the store holds */
 void dns_store_free(struct dns_store *store);

@@ -20,6 +20,9 @@
 
 #include "config.h"
 #include "dns/dns.h"
+#include "dns/dns_store.h"
+
+#include <unbound.h>
 #include "testutil.h"
 
 struct fixture {
@@ -276,6 +279,90 @@ test_threads_share_resolver(void **state)
 	}
 }
 
+/* big_result - a libunbound result holding one TXT answer of size
+ * bytes, made the way libunbound makes one (ub_resolve_free frees it) */
+static struct ub_result *
+big_result(const char *name, size_t size)
+{
+	struct ub_result *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->qname = strdup(name);
+	r->qtype = 16;
+	r->qclass = 1;
+	r->data = calloc(2, sizeof(char *));
+	r->len = calloc(2, sizeof(int));
+	assert_non_null(r->data);
+	assert_non_null(r->len);
+	r->data[0] = malloc(size);
+	assert_non_null(r->data[0]);
+	memset(r->data[0], 'k', size);
+	r->len[0] = (int)size;
+	r->answer_packet = malloc(size + 64);
+	assert_non_null(r->answer_packet);
+	memset(r->answer_packet, 0, size + 64);
+	r->answer_len = (int)size + 64;
+	r->havedata = 1;
+	r->ttl = 300;
+	return r;
+}
+
+/* rss_kb - this process's resident memory */
+static long
+rss_kb(void)
+{
+	FILE *fp = fopen("/proc/self/statm", "r");
+	long pages = 0, rss = 0;
+
+	if (fp != NULL) {
+		if (fscanf(fp, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(fp);
+	}
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* test_store_byte_bound - 2,000 distinct 60 KB answers into a store of
+ * DNSCacheSize 8 MB: what it keeps stays under 8 MB, and so does the
+ * memory (without the bound they would hold over 120 MB) */
+static void
+test_store_byte_bound(void **state)
+{
+	size_t limit = (size_t)8 << 20;
+	struct dns_store *st = dns_store_new(65536, limit);
+	long before = rss_kb(), after;
+	char name[64];
+
+	(void)state;
+	assert_non_null(st);
+	for (int i = 0; i < 2000; i++) {
+		struct dns_blob *b;
+
+		snprintf(name, sizeof(name), "k%d._domainkey.big.example", i);
+		b = dns_blob_new(name, strlen(name), 16,
+				 big_result(name, 60000));
+		assert_non_null(b);
+		dns_store_put(st, b);
+		dns_blob_unref(b);
+		assert_true(dns_store_bytes(st) <= limit);
+	}
+	after = rss_kb();
+	print_message("DNS store: %zu bytes kept (limit %zu); RSS %ld kB -> "
+		      "%ld kB for 2,000 answers of 60 KB\n",
+		      dns_store_bytes(st), limit, before, after);
+	assert_true(dns_store_bytes(st) > limit / 2); /* it does keep some */
+	assert_true(after - before < 3 * (long)(limit / 1024));
+	/* what is kept is found again */
+	{
+		struct dns_blob *b =
+		    dns_store_get(st, "k0._domainkey.big.example", 25, 16);
+
+		assert_non_null(b);
+		dns_blob_unref(b);
+	}
+	dns_store_free(st);
+}
+
 int
 main(void)
 {
@@ -290,6 +377,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_store_between_messages, setup,
 					    teardown),
 	    cmocka_unit_test(test_name_decode),
+	    cmocka_unit_test(test_store_byte_bound),
 	    cmocka_unit_test_setup_teardown(test_threads_share_resolver, setup,
 					    teardown),
 	};
