@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,6 +37,8 @@
 
 #define DNS_CNAME_HOPS    8     /* CNAMEs followed by hand, at most */
 #define DNS_STORE_ANSWERS 65536 /* answers kept between messages */
+#define DNS_FDS_HEADROOM  8     /* descriptors libunbound's start needs */
+#define DNS_WARM_MS       300   /* the warm-up query waits this long */
 
 struct dns_resolver {
 	struct ub_ctx *ctx;
@@ -204,6 +207,47 @@ dns_resolver_configure(struct ub_ctx *ctx, const struct config *cfg, char *err,
 	return 0;
 }
 
+static struct ub_result *dns_resolve(struct dns_resolver *res,
+				     const char *name, int rrtype,
+				     unsigned timeout_ms);
+
+/* dns_fds_free - can n more descriptors be opened right now? */
+static bool
+dns_fds_free(int n)
+{
+	int fds[DNS_FDS_HEADROOM], k = 0;
+
+	for (; k < n && k < DNS_FDS_HEADROOM; k++)
+		if ((fds[k] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+			break;
+	for (int i = 0; i < k; i++)
+		close(fds[i]);
+	return k == n;
+}
+
+/*
+ * dns_resolver_warm - make libunbound start its worker now: it does so
+ * at the first query, with a libevent loop whose pipes and socketpairs
+ * libevent cannot do without (it exits the process). At start-up or on
+ * reload descriptors are free; in the middle of mail the table may be
+ * full, and then a query only fails (temperror).
+ */
+static int
+dns_resolver_warm(struct dns_resolver *res, char *err, size_t errlen)
+{
+	struct ub_result *r;
+
+	if (!dns_fds_free(DNS_FDS_HEADROOM)) {
+		snprintf(err, errlen,
+			 "too few free file descriptors to start the resolver "
+			 "(raise the limit: ulimit -n, LimitNOFILE)");
+		return -1;
+	}
+	if ((r = dns_resolve(res, "localhost", 1, DNS_WARM_MS)) != NULL)
+		ub_resolve_free(r);
+	return 0;
+}
+
 /* dns_resolver_new - create the resolver as the config says */
 struct dns_resolver *
 dns_resolver_new(const struct config *cfg, char *err, size_t errlen)
@@ -236,6 +280,10 @@ dns_resolver_new(const struct config *cfg, char *err, size_t errlen)
 	if (pthread_create(&res->driver, NULL, dns_driver, res) != 0) {
 		snprintf(err, errlen, "cannot start the resolver thread");
 		goto fail;
+	}
+	if (dns_resolver_warm(res, err, errlen) != 0) {
+		dns_resolver_free(res);
+		return NULL;
 	}
 	return res;
 fail:
