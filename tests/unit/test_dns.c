@@ -351,7 +351,12 @@ test_store_byte_bound(void **state)
 		      "%ld kB for 2,000 answers of 60 KB\n",
 		      dns_store_bytes(st), limit, before, after);
 	assert_true(dns_store_bytes(st) > limit / 2); /* it does keep some */
-	assert_true(after - before < 3 * (long)(limit / 1024));
+	/* RSS says something only with the C library's allocator:
+	 * valgrind's and ASan's hold freed memory back in quarantine */
+#ifndef __SANITIZE_ADDRESS__
+	if (getenv("AUTHTAG_VALGRIND") == NULL)
+		assert_true(after - before < 3 * (long)(limit / 1024));
+#endif
 	/* what is kept is found again */
 	{
 		struct dns_blob *b =
