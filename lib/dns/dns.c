@@ -2,7 +2,9 @@
  * dns.c - one libunbound resolver for every check, and a per-message cache
  *
  * Owns the process's struct ub_ctx and the driver thread that feeds its
- * asynchronous answers (ub_process) back to the threads waiting for them.
+ * asynchronous answers (ub_process) back to the threads waiting for them,
+ * and replaces both with fresh ones when timed-out queries pile up (see
+ * struct dns_ub).
  * A caller thread starts a query with ub_resolve_async() and waits on its
  * own condition variable for at most ResolverTimeout; on timeout the query
  * is cancelled and the lookup is DNS_TEMPFAIL. libunbound's own timeouts
@@ -20,6 +22,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,15 +44,41 @@
 #define DNS_STORE_ANSWERS 65536 /* answers kept between messages */
 #define DNS_FDS_HEADROOM  8     /* descriptors libunbound's start needs */
 #define DNS_WARM_MS       300   /* the warm-up query waits this long */
+#define DNS_ROTATE_TIMEOUTS 512 /* timed-out queries before a fresh context */
 
-struct dns_resolver {
+/*
+ * One libunbound context and the thread that drives it. libunbound keeps
+ * the state of a query that never got an answer, cancelled or not, until
+ * its context is deleted (about 11 KB each, measured with libunbound 1.17
+ * alone); with unreachable name servers that is memory without bound. So
+ * after rotate_after timed-out queries the resolver starts a fresh context
+ * and the old one is deleted when the last query using it has left. A
+ * query holds a reference while it uses the context; the resolver holds
+ * one while the context is current.
+ */
+struct dns_ub {
 	struct ub_ctx *ctx;
 	pthread_t driver;
-	int stop_pipe[2]; /* written to stop the driver thread */
+	bool driver_started;
+	int stop_pipe[2];    /* written to stop the driver thread */
+	atomic_uint refs;
+	atomic_uint timeouts; /* queries of this context that timed out */
+};
+
+struct dns_resolver {
+	const struct config *cfg; /* outlives the resolver (the engine's) */
+	pthread_mutex_t lock;     /* cur, rotating */
+	struct dns_ub *cur;
+	bool rotating; /* a thread is building the next context */
 	unsigned timeout_ms;
+	unsigned rotate_after;   /* timeouts before a fresh context */
 	struct dns_store *store; /* answers kept between messages */
 	atomic_uint sent;        /* queries handed to libunbound */
+	atomic_uint rotations;   /* fresh contexts started */
 };
+
+/* ub_ctx_config() is not thread-safe, even on different contexts */
+static pthread_mutex_t dns_config_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* one asynchronous query, shared by the waiting thread and the callback */
 struct dns_pending {
@@ -127,12 +158,12 @@ dns_name_valid(const char *name)
 static void *
 dns_driver(void *arg)
 {
-	struct dns_resolver *res = arg;
+	struct dns_ub *ub = arg;
 	struct pollfd fds[2];
 
-	fds[0].fd = ub_fd(res->ctx);
+	fds[0].fd = ub_fd(ub->ctx);
 	fds[0].events = POLLIN;
-	fds[1].fd = res->stop_pipe[0];
+	fds[1].fd = ub->stop_pipe[0];
 	fds[1].events = POLLIN;
 	for (;;) {
 		int n = poll(fds, 2, -1);
@@ -145,7 +176,7 @@ dns_driver(void *arg)
 		if (fds[1].revents)
 			break;
 		if (fds[0].revents & POLLIN)
-			(void)ub_process(res->ctx);
+			(void)ub_process(ub->ctx);
 		else if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL))
 			break;
 	}
@@ -207,9 +238,92 @@ dns_resolver_configure(struct ub_ctx *ctx, const struct config *cfg, char *err,
 	return 0;
 }
 
-static struct ub_result *dns_resolve(struct dns_resolver *res,
-				     const char *name, int rrtype,
-				     unsigned timeout_ms);
+/* dns_ub_delete - stop the driver thread and delete the context */
+static void
+dns_ub_delete(struct dns_ub *ub)
+{
+	if (ub->driver_started) {
+		(void)!write(ub->stop_pipe[1], "x", 1);
+		pthread_join(ub->driver, NULL);
+	}
+	if (ub->stop_pipe[0] >= 0) {
+		close(ub->stop_pipe[0]);
+		close(ub->stop_pipe[1]);
+	}
+	if (ub->ctx != NULL)
+		ub_ctx_delete(ub->ctx);
+	free(ub);
+#ifdef __GLIBC__
+	/* the context's caches were spread over its worker thread's
+	 * malloc arena; hand the freed pages back, or every rotation
+	 * leaves its footprint behind (measured: +2.7 MB each) */
+	(void)malloc_trim(0);
+#endif
+}
+
+/* dns_ub_new - a configured context with its driver thread; one reference */
+static struct dns_ub *
+dns_ub_new(const struct config *cfg, char *err, size_t errlen)
+{
+	struct dns_ub *ub = calloc(1, sizeof(*ub));
+	int rc;
+
+	if (ub == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ub->stop_pipe[0] = ub->stop_pipe[1] = -1;
+	atomic_init(&ub->refs, 1);
+	if ((ub->ctx = ub_ctx_create()) == NULL) {
+		snprintf(err, errlen, "libunbound: cannot create a context");
+		goto fail;
+	}
+	pthread_mutex_lock(&dns_config_lock);
+	rc = dns_resolver_configure(ub->ctx, cfg, err, errlen);
+	pthread_mutex_unlock(&dns_config_lock);
+	if (rc != 0)
+		goto fail;
+	if (pipe(ub->stop_pipe) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		ub->stop_pipe[0] = ub->stop_pipe[1] = -1;
+		goto fail;
+	}
+	if (pthread_create(&ub->driver, NULL, dns_driver, ub) != 0) {
+		snprintf(err, errlen, "cannot start the resolver thread");
+		goto fail;
+	}
+	ub->driver_started = true;
+	return ub;
+fail:
+	dns_ub_delete(ub);
+	return NULL;
+}
+
+/* dns_ub_get - a reference to the current context */
+static struct dns_ub *
+dns_ub_get(struct dns_resolver *res)
+{
+	struct dns_ub *ub;
+
+	/* under the lock: a rotation cannot drop cur's last reference
+	 * between reading cur and taking ours */
+	pthread_mutex_lock(&res->lock);
+	ub = res->cur;
+	atomic_fetch_add(&ub->refs, 1);
+	pthread_mutex_unlock(&res->lock);
+	return ub;
+}
+
+/* dns_ub_put - drop a reference; the last one deletes the context */
+static void
+dns_ub_put(struct dns_ub *ub)
+{
+	if (atomic_fetch_sub(&ub->refs, 1) == 1)
+		dns_ub_delete(ub);
+}
+
+static struct ub_result *dns_ub_resolve(struct dns_ub *ub, const char *name,
+					int rrtype, unsigned timeout_ms);
 
 /* dns_fds_free - can n more descriptors be opened right now? */
 static bool
@@ -226,14 +340,14 @@ dns_fds_free(int n)
 }
 
 /*
- * dns_resolver_warm - make libunbound start its worker now: it does so
- * at the first query, with a libevent loop whose pipes and socketpairs
- * libevent cannot do without (it exits the process). At start-up or on
- * reload descriptors are free; in the middle of mail the table may be
- * full, and then a query only fails (temperror).
+ * dns_ub_warm - make libunbound start its worker now: it does so at the
+ * first query, with a libevent loop whose pipes and socketpairs libevent
+ * cannot do without (it exits the process). At start-up, on reload and
+ * before a rotation we check that descriptors are free; in the middle of
+ * mail the table may be full, and then a query only fails (temperror).
  */
 static int
-dns_resolver_warm(struct dns_resolver *res, char *err, size_t errlen)
+dns_ub_warm(struct dns_ub *ub, char *err, size_t errlen)
 {
 	struct ub_result *r;
 
@@ -243,7 +357,7 @@ dns_resolver_warm(struct dns_resolver *res, char *err, size_t errlen)
 			 "(raise the limit: ulimit -n, LimitNOFILE)");
 		return -1;
 	}
-	if ((r = dns_resolve(res, "localhost", 1, DNS_WARM_MS)) != NULL)
+	if ((r = dns_ub_resolve(ub, "localhost", 1, DNS_WARM_MS)) != NULL)
 		ub_resolve_free(r);
 	return 0;
 }
@@ -258,57 +372,37 @@ dns_resolver_new(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	res->stop_pipe[0] = res->stop_pipe[1] = -1;
+	res->cfg = cfg;
+	pthread_mutex_init(&res->lock, NULL);
 	res->timeout_ms = cfg->resolver_timeout * 1000;
 	if (res->timeout_ms == 0)
 		res->timeout_ms = 5000;
+	res->rotate_after = DNS_ROTATE_TIMEOUTS;
 	if ((res->store = dns_store_new(DNS_STORE_ANSWERS,
 					cfg->dns_cache_size)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if ((res->ctx = ub_ctx_create()) == NULL) {
-		snprintf(err, errlen, "libunbound: cannot create a context");
+	if ((res->cur = dns_ub_new(cfg, err, errlen)) == NULL ||
+	    dns_ub_warm(res->cur, err, errlen) != 0)
 		goto fail;
-	}
-	if (dns_resolver_configure(res->ctx, cfg, err, errlen) != 0)
-		goto fail;
-	if (pipe(res->stop_pipe) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		goto fail;
-	}
-	if (pthread_create(&res->driver, NULL, dns_driver, res) != 0) {
-		snprintf(err, errlen, "cannot start the resolver thread");
-		goto fail;
-	}
-	if (dns_resolver_warm(res, err, errlen) != 0) {
-		dns_resolver_free(res);
-		return NULL;
-	}
 	return res;
 fail:
-	if (res->stop_pipe[0] >= 0) {
-		close(res->stop_pipe[0]);
-		close(res->stop_pipe[1]);
-	}
-	if (res->ctx != NULL)
-		ub_ctx_delete(res->ctx);
-	dns_store_free(res->store);
-	free(res);
+	dns_resolver_free(res);
 	return NULL;
 }
 
-/* dns_resolver_free - stop the driver thread and free the context */
+/* dns_resolver_free - drop the current context and free the resolver */
 void
 dns_resolver_free(struct dns_resolver *res)
 {
 	if (res == NULL)
 		return;
-	(void)!write(res->stop_pipe[1], "x", 1);
-	pthread_join(res->driver, NULL);
-	close(res->stop_pipe[0]);
-	close(res->stop_pipe[1]);
-	ub_ctx_delete(res->ctx);
+	/* the engine is freed when no connection uses it: ours is the
+	 * last reference */
+	if (res->cur != NULL)
+		dns_ub_put(res->cur);
+	pthread_mutex_destroy(&res->lock);
 	dns_store_free(res->store);
 	free(res);
 }
@@ -320,11 +414,25 @@ dns_resolver_sent(struct dns_resolver *res)
 	return atomic_load(&res->sent);
 }
 
+/* dns_resolver_rotations - how many fresh contexts replaced timed-out ones */
+unsigned
+dns_resolver_rotations(struct dns_resolver *res)
+{
+	return atomic_load(&res->rotations);
+}
+
 /* dns_resolver_set_timeout - change the per-query timeout */
 void
 dns_resolver_set_timeout(struct dns_resolver *res, unsigned ms)
 {
 	res->timeout_ms = ms ? ms : 1;
+}
+
+/* dns_resolver_set_rotate_after - timeouts before a fresh context */
+void
+dns_resolver_set_rotate_after(struct dns_resolver *res, unsigned n)
+{
+	res->rotate_after = n ? n : 1;
 }
 
 /* dns_pending_free - free a finished or cancelled query's record */
@@ -374,13 +482,13 @@ dns_deadline(unsigned ms)
 }
 
 /*
- * dns_resolve - ask libunbound and wait at most the timeout
+ * dns_ub_resolve - ask libunbound and wait at most the timeout
  *
  * Returns the ub_result (caller frees) or NULL on timeout or error.
  */
 static struct ub_result *
-dns_resolve(struct dns_resolver *res, const char *name, int rrtype,
-	    unsigned timeout_ms)
+dns_ub_resolve(struct dns_ub *ub, const char *name, int rrtype,
+	       unsigned timeout_ms)
 {
 	struct dns_pending *p = calloc(1, sizeof(*p));
 	pthread_condattr_t attr;
@@ -390,14 +498,13 @@ dns_resolve(struct dns_resolver *res, const char *name, int rrtype,
 
 	if (p == NULL)
 		return NULL;
-	atomic_fetch_add(&res->sent, 1);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->cond, &attr);
 	pthread_condattr_destroy(&attr);
 
-	if (ub_resolve_async(res->ctx, name, rrtype, 1 /* IN */, p,
+	if (ub_resolve_async(ub->ctx, name, rrtype, 1 /* IN */, p,
 			     dns_callback, &async_id) != 0) {
 		dns_pending_free(p);
 		return NULL;
@@ -418,9 +525,67 @@ dns_resolve(struct dns_resolver *res, const char *name, int rrtype,
 	 * succeeds, in which case libunbound will never call it. */
 	p->abandoned = true;
 	pthread_mutex_unlock(&p->lock);
-	if (ub_cancel(res->ctx, async_id) == 0)
+	atomic_fetch_add(&ub->timeouts, 1);
+	/* a failed cancel means the answer came and the callback is
+	 * running in the driver thread, which the context's deletion joins */
+	if (ub_cancel(ub->ctx, async_id) == 0)
 		dns_pending_free(p);
 	return NULL;
+}
+
+/*
+ * dns_rotate - replace the context old by a fresh one, once
+ *
+ * Runs on the thread of a query that timed out, after its answer, while it
+ * still holds its reference to old. Skipped (tried again at the next
+ * timeout) while another thread rotates or descriptors are short.
+ */
+static void
+dns_rotate(struct dns_resolver *res, struct dns_ub *old)
+{
+	struct dns_ub *fresh;
+	char err[256];
+
+	pthread_mutex_lock(&res->lock);
+	if (res->rotating || res->cur != old) {
+		pthread_mutex_unlock(&res->lock);
+		return;
+	}
+	res->rotating = true;
+	pthread_mutex_unlock(&res->lock);
+
+	fresh = dns_fds_free(DNS_FDS_HEADROOM)
+		    ? dns_ub_new(res->cfg, err, sizeof(err))
+		    : NULL;
+	if (fresh != NULL && dns_ub_warm(fresh, err, sizeof(err)) != 0) {
+		dns_ub_put(fresh);
+		fresh = NULL;
+	}
+	pthread_mutex_lock(&res->lock);
+	if (fresh != NULL)
+		res->cur = fresh;
+	res->rotating = false;
+	pthread_mutex_unlock(&res->lock);
+	if (fresh != NULL) {
+		atomic_fetch_add(&res->rotations, 1);
+		dns_ub_put(old); /* the resolver's reference */
+	}
+}
+
+/* dns_resolve - one query on the current context, rotating it when due */
+static struct ub_result *
+dns_resolve(struct dns_resolver *res, const char *name, int rrtype,
+	    unsigned timeout_ms)
+{
+	struct dns_ub *ub = dns_ub_get(res);
+	struct ub_result *r;
+
+	atomic_fetch_add(&res->sent, 1);
+	r = dns_ub_resolve(ub, name, rrtype, timeout_ms);
+	if (r == NULL && atomic_load(&ub->timeouts) >= res->rotate_after)
+		dns_rotate(res, ub);
+	dns_ub_put(ub);
+	return r;
 }
 
 /* dns_cache_set_deadline - no query of this cache after ms from now */

@@ -73,6 +73,17 @@ unsigned dns_resolver_sent(struct dns_resolver *res);
 /* dns_resolver_set_timeout - change the per-query timeout (milliseconds) */
 void dns_resolver_set_timeout(struct dns_resolver *res, unsigned ms);
 
+/*
+ * dns_resolver_rotations - how many times a fresh libunbound context
+ * replaced one holding too many timed-out queries (their memory goes with
+ * the old context)
+ */
+unsigned dns_resolver_rotations(struct dns_resolver *res);
+
+/* dns_resolver_set_rotate_after - timed-out queries before a fresh context
+ * (default 512; for tests) */
+void dns_resolver_set_rotate_after(struct dns_resolver *res, unsigned n);
+
 /* dns_cache_new - an empty per-message cache on a resolver; NULL on ENOMEM */
 struct dns_cache *dns_cache_new(struct dns_resolver *res);
 

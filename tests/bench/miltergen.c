@@ -15,6 +15,7 @@
  * run that returns wrong results cannot pass for a fast one.
  *
  * Corpus: DIR/index lines "file ip helo mailfrom rcpt spf dkim dmarc [auth]"
+ * ("{seq}" in mailfrom becomes the message's sequence number)
  * ("-" = none); the files are RFC 5322 messages with LF or CRLF endings.
  */
 #include "build.h" /* first: feature macros */
@@ -330,9 +331,17 @@ one_message(struct worker_state *w, const struct msg *m, long seq, bool do_hold)
 				.auth_type = m->auth ? "PLAIN" : NULL,
 				.auth_authen = m->auth,
 				.rcpt_addr = m->rcpt};
-	char under[300];
+	char under[300], from[512];
+	const char *tok = m->from ? strstr(m->from, "{seq}") : NULL;
 	enum mg_verdict v = MG_CONTINUE, vk;
 
+	/* "{seq}" in the envelope sender: the message's sequence number,
+	 * so that every message can ask DNS about a name of its own */
+	if (tok != NULL) {
+		snprintf(from, sizeof from, "%.*s%ld%s", (int)(tok - m->from),
+			 m->from, seq, tok + 5);
+		mac.mail_addr = from;
+	}
 	snprintf(under, sizeof under, "unknown [%s]", m->ip);
 	mac.underscore = under;
 	if (!w->open || w->conn_msgs >= r->per_conn) {
@@ -353,7 +362,7 @@ one_message(struct worker_state *w, const struct msg *m, long seq, bool do_hold)
 	/* "i" is known only from DATA on (the brief: as Postfix 3.7 sends) */
 	for (int k = 0; k < r->nep && v == MG_CONTINUE; k++)
 		if ((vk = mg_envelope(&w->conn[k], MG_ST_MAIL, &mac,
-				      m->from ? m->from : "")) != MG_ACCEPT)
+				      mac.mail_addr)) != MG_ACCEPT)
 			v = vk;
 	for (int k = 0; k < r->nep && v == MG_CONTINUE; k++)
 		if ((vk = mg_envelope(&w->conn[k], MG_ST_RCPT, &mac,
