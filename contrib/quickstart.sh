@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 # Build and run-time libraries, the tools the test suite drives, and the
 # Public Suffix List and DNSSEC root key that authtag reads.
 PACKAGES="build-essential autoconf automake pkg-config
-  libmilter-dev libopendkim-dev libunbound-dev libssl-dev
+  libmilter-dev libunbound-dev libssl-dev
   libpcre2-dev libcmocka-dev libyaml-dev publicsuffix dns-root-data
   valgrind
   postfix swaks unbound bind9-dnsutils miltertest python3 python3-dkim

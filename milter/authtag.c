@@ -26,7 +26,6 @@
 
 #include <libmilter/mfapi.h>
 #include <openssl/crypto.h>
-#include <opendkim/dkim.h>
 #include <unbound.h>
 
 #include "build.h"
@@ -83,13 +82,10 @@ static void
 authtag_versions(void)
 {
 	unsigned maj = 0, min = 0, pl = 0;
-	uint32_t dk = dkim_libversion();
 
 	printf("authtag %s\n", PACKAGE_VERSION);
 	(void)smfi_version(&maj, &min, &pl);
 	printf("libmilter %u.%u.%u\n", maj, min, pl);
-	printf("libopendkim %u.%u.%u\n", dk >> 24, (dk >> 16) & 0xff,
-	       (dk >> 8) & 0xff);
 	printf("libunbound %s\n", ub_version());
 	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
 }

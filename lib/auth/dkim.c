@@ -1,19 +1,20 @@
 /*
- * dkim.c - DKIM verification (RFC 6376, RFC 8463, RFC 8301) on libopendkim
+ * dkim.c - DKIM verification (RFC 6376, RFC 8463, RFC 8301) on OpenSSL
  *
- * Owns the process's one DKIM_LIB and the per-message DKIM handles. Every
- * library option and callback is set in dkim_verifier_new(), before any
- * thread exists, because dkim_options() writes the shared handle without a
- * lock. Key lookups never use the library's resolver (it shares one
- * unlocked res_state between threads): the dkim_dns_set_query_* callbacks
- * below answer them from lib/dns and hand the library a wire-format reply.
+ * Owns the verifier (settings and the parsed-key cache, shared by every
+ * thread) and the per-message state. Header fields are kept as they
+ * arrive (a signature's h= picks fields from the bottom, so they are
+ * needed whole at the end); at the end of the headers each signature is
+ * parsed (dkim_sig.c), its key fetched through lib/dns and decoded once
+ * (dkim_key.c), and a body hash started for it; body chunks stream
+ * through the canonicalisers (dkim_canon.c) into those hashes and are
+ * never held. At the end of the message the header hash of each
+ * signature is made and checked with EVP.
  *
- * Our policy on top of the library: a signature passes only when its
- * header signature verified, its body hash matched and no error was set;
- * rsa-sha1 never passes (RFC 8301); RSA keys under DKIMMinKeyBits give
- * "policy" (the library refuses them); at most DKIMMaxSignatures
- * signatures are looked at, the rest are ignored before any key lookup
- * and not reported.
+ * Our policy: rsa-sha1 never passes (RFC 8301), RSA keys under
+ * DKIMMinKeyBits give "policy", x= in the past and t= in the future give
+ * "policy"; at most DKIMMaxSignatures signatures (the top ones) are
+ * looked at, the rest are neither fetched nor reported.
  */
 #include "build.h" /* first: feature macros */
 
@@ -23,315 +24,70 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/types.h>
+#include <time.h>
 
-#include <opendkim/dkim.h> /* lib/dkim.h shadows <dkim.h> */
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "config.h"
 #include "dkim.h"
-#include "dkim_tags.h"
+#include "dkim_canon.h"
+#include "dkim_key.h"
+#include "dkim_sig.h"
 #include "dns/dns.h"
 #include "strbuf.h"
 
-#define DKIM_HDR_NAME     "DKIM-Signature"
-#define DKIM_BODY_PIECE   8192 /* CRLF-converted body is fed in pieces */
-#define DKIM_DNS_HDRLEN   12
-#define DKIM_DNS_RCODE_NX 3
+#define DKIM_HDR_NAME    "DKIM-Signature"
+#define DKIM_CLOCK_DRIFT 300   /* seconds of t=/x= slack */
+#define DKIM_KEY_RECORD  65536 /* the longest key record we read */
+#define DKIM_KEYCACHE    4096  /* parsed keys kept */
 
 struct dkim_verifier {
-	DKIM_LIB *lib;
 	unsigned max_sigs;     /* DKIMMaxSignatures */
 	unsigned min_key_bits; /* DKIMMinKeyBits */
 	bool accept_rsa_sha1;  /* DKIM_COMPAT_RSA_SHA1 (tests only) */
+	bool accept_v05;       /* DKIM_COMPAT_V05 (tests only) */
+	struct dkim_keycache *keys;
+};
+
+/* one signature being verified */
+struct dkim_vsig {
+	struct dkim_outcome out;
+	bool done;      /* out is final (an error before the hashes) */
+	size_t field;   /* its DKIM-Signature field in fields[] */
+	struct dkim_sig sig;
+	struct dkim_key *key;
+	struct dkim_body *body; /* shared with signatures alike in c=, a=, l= */
 };
 
 struct dkim_msg {
 	struct dkim_verifier *ver;
 	struct dns_cache *dns;
-	DKIM *dkim;        /* NULL if the library could not start */
-	bool active;       /* the library still wants data */
-	bool body_failed;  /* dkim_body() refused: feed no more of it */
-	bool broken;       /* an internal error: no usable result */
-	bool eoh_done;     /* dkim_eoh() has been called */
-	bool last_cr;      /* the body so far ends in CR */
+	bool broken;   /* out of memory: no usable result */
+	bool eoh_done;
+	struct dkim_field *fields;
+	size_t nfields;
 	unsigned nsighdrs; /* DKIM-Signature fields seen */
-	struct strbuf hbuf; /* reused buffer for one header field */
-	/* signatures refused before the library saw them (a tag named
-	 * twice): their outcomes follow the library's */
-	struct dkim_outcome *refused;
-	size_t nrefused;
+	struct dkim_vsig *sigs;
+	size_t nsigs;
+	struct dkim_body **bodies; /* distinct body hashes */
+	size_t nbodies;
 };
 
-/* one key query: its outcome waits here until waitreply asks */
-struct dkim_query {
-	int status;   /* DKIM_DNS_* */
-	size_t bytes; /* reply length written into the library's buffer */
-};
-
-/*
- * The DNS callbacks get only the service handle, which is shared by every
- * message and thread, never the message's DKIM handle. The message's
- * dns_cache (and so "no name asked twice per message") must reach them
- * some other way; the key lookups run synchronously inside dkim_eoh()
- * and dkim_eom() on the caller's thread, so a thread-local pointer set
- * around exactly those calls is the narrowest channel there is.
- */
-static _Thread_local struct dns_cache *dkim_tls_cache;
-
-/* dkim_dns_encode_name - a dotted name into wire format; length or -1 */
-static int
-dkim_dns_encode_name(const char *name, unsigned char *out, size_t outlen)
-{
-	size_t o = 0;
-	const char *p = name;
-
-	while (*p != '\0') {
-		const char *dot = strchr(p, '.');
-		size_t n = dot ? (size_t)(dot - p) : strlen(p);
-
-		if (n == 0 || n > 63 || o + n + 2 > outlen || o + n + 2 > 255)
-			return -1;
-		out[o++] = (unsigned char)n;
-		memcpy(out + o, p, n);
-		o += n;
-		if (dot == NULL)
-			break;
-		p = dot + 1;
-	}
-	if (o + 1 > outlen)
-		return -1;
-	out[o++] = 0;
-	return (int)o;
-}
-
-/* dkim_put16 - store a 16-bit value in network order */
-static void
-dkim_put16(unsigned char *p, unsigned v)
-{
-	p[0] = (unsigned char)(v >> 8);
-	p[1] = (unsigned char)v;
-}
-
-/*
- * dkim_dns_build - write a DNS reply for name/type into buf
- *
- * Used when lib/dns has no wire reply to give (or the name could not be
- * asked): the library parses the reply with dn_expand and needs the
- * question section. A name that cannot be encoded gets the root as its
- * question, which the library skips without comparing. Returns the length
- * or -1 if buf is too small.
- */
-static int
-dkim_dns_build(unsigned char *buf, size_t buflen, const char *name, int type,
-	       int rcode, const struct dns_answer *ans)
-{
-	size_t o = DKIM_DNS_HDRLEN;
-	int n, count = ans != NULL ? ans->count : 0;
-
-	if (buflen < DKIM_DNS_HDRLEN + 5)
-		return -1;
-	memset(buf, 0, DKIM_DNS_HDRLEN);
-	buf[2] = 0x85;                                   /* QR, AA, RD */
-	buf[3] = (unsigned char)(0x80 | (rcode & 0x0f)); /* RA, rcode */
-	dkim_put16(buf + 4, 1);
-	n = dkim_dns_encode_name(name, buf + o, buflen - o - 4);
-	if (n < 0) {
-		buf[o] = 0;
-		n = 1;
-	}
-	o += (size_t)n;
-	dkim_put16(buf + o, (unsigned)type);
-	dkim_put16(buf + o + 2, 1); /* IN */
-	o += 4;
-	for (int i = 0; i < count; i++) {
-		size_t len = (size_t)ans->rdlen[i];
-
-		if (o + 12 + len > buflen || len > 0xffff)
-			return -1;
-		dkim_put16(buf + o, 0xc00c); /* the question's name */
-		dkim_put16(buf + o + 2, (unsigned)type);
-		dkim_put16(buf + o + 4, 1);
-		memset(buf + o + 6, 0, 4); /* TTL */
-		dkim_put16(buf + o + 10, (unsigned)len);
-		memcpy(buf + o + 12, ans->rdata[i], len);
-		o += 12 + len;
-	}
-	dkim_put16(buf + 6, (unsigned)count);
-	return (int)o;
-}
-
-/* dkim_dns_reply - copy or build the reply for one answer into buf */
-static int
-dkim_dns_reply(const struct dns_answer *ans, const char *name, int type,
-	       unsigned char *buf, size_t buflen, size_t *bytes)
-{
-	int n;
-
-	switch (ans->status) {
-	case DNS_OK:
-	case DNS_NODATA:
-	case DNS_NXDOMAIN:
-		if (ans->packet != NULL && ans->packet_len >= DKIM_DNS_HDRLEN &&
-		    (size_t)ans->packet_len <= buflen) {
-			memcpy(buf, ans->packet, (size_t)ans->packet_len);
-			*bytes = (size_t)ans->packet_len;
-			return DKIM_DNS_SUCCESS;
-		}
-		n = dkim_dns_build(
-		    buf, buflen, name, type,
-		    ans->status == DNS_NXDOMAIN ? DKIM_DNS_RCODE_NX : 0,
-		    ans->status == DNS_OK ? ans : NULL);
-		break;
-	case DNS_BADNAME:
-		/* no such key can exist: the library reads NXDOMAIN as
-		 * "no key", a permanent error */
-		n = dkim_dns_build(buf, buflen, "", type, DKIM_DNS_RCODE_NX,
-				   NULL);
-		break;
-	case DNS_TEMPFAIL:
-	default:
-		/* With no rcode there was no reply: a timeout (or no
-		 * memory). Never DKIM_DNS_NOREPLY: libopendkim would
-		 * then parse a stale buffer. Any other rcode must not
-		 * reach the library, which reads every rcode but
-		 * NXDOMAIN with no answer as a permanent "no key". */
-		return ans->rcode == 0 ? DKIM_DNS_EXPIRED : DKIM_DNS_ERROR;
-	}
-	if (n < 0)
-		return DKIM_DNS_ERROR;
-	*bytes = (size_t)n;
-	return DKIM_DNS_SUCCESS;
-}
-
-/* dkim_cb_dns_start - library callback: look the key name up through lib/dns */
-static int
-dkim_cb_dns_start(void *srv, int type, unsigned char *query, unsigned char *buf,
-		  size_t buflen, void **qh)
-{
-	struct dkim_query *q = calloc(1, sizeof(*q));
-
-	(void)srv;
-	if (q == NULL)
-		return DKIM_DNS_ERROR;
-	if (dkim_tls_cache == NULL || query == NULL) {
-		q->status = DKIM_DNS_ERROR;
-	} else {
-		const struct dns_answer *ans =
-		    dns_lookup(dkim_tls_cache, (const char *)query, type);
-
-		q->status = dkim_dns_reply(ans, (const char *)query, type, buf,
-					   buflen, &q->bytes);
-	}
-	*qh = q;
-	return 0;
-}
-
-/* dkim_cb_dns_waitreply - library callback: the lookup already finished */
-static int
-dkim_cb_dns_waitreply(void *srv, void *qh, struct timeval *timeout,
-		      size_t *bytes, int *error, int *dnssec)
-{
-	struct dkim_query *q = qh;
-
-	(void)srv;
-	(void)timeout;
-	if (q == NULL)
-		return DKIM_DNS_ERROR;
-	if (bytes != NULL)
-		*bytes = q->bytes;
-	if (error != NULL)
-		*error = 0;
-	if (dnssec != NULL)
-		*dnssec = DKIM_DNSSEC_UNKNOWN;
-	return q->status;
-}
-
-/* dkim_cb_dns_cancel - library callback: forget a query (always called) */
-static int
-dkim_cb_dns_cancel(void *srv, void *qh)
-{
-	(void)srv;
-	free(qh);
-	return 0;
-}
-
-/* dkim_cb_dns_init - library callback: our service needs no set-up */
-static int
-dkim_cb_dns_init(void **srv)
-{
-	(void)srv;
-	return 0;
-}
-
-/*
- * dkim_cb_dns_close - library callback: nothing to free
- *
- * Without it dkim_close() would call res_nclose() and free() on our
- * service handle, which is the verifier itself.
- */
-static void
-dkim_cb_dns_close(void *srv)
-{
-	(void)srv;
-}
-
-/* dkim_cb_prescreen - library callback: ignore signatures past the limit */
-static DKIM_CBSTAT
-dkim_cb_prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
-{
-	struct dkim_msg *msg = dkim_get_user_context(dkim);
-	unsigned max = msg != NULL ? msg->ver->max_sigs : 0;
-
-	for (int i = 0; i < nsigs; i++)
-		if ((unsigned)i >= max)
-			dkim_sig_ignore(sigs[i]);
-	return DKIM_CBSTAT_CONTINUE;
-}
-
-/* dkim_setopt - set one library option; 0 or -1 */
-static int
-dkim_setopt(DKIM_LIB *lib, int opt, unsigned value)
-{
-	unsigned v = value;
-	DKIM_STAT st = dkim_options(lib, DKIM_OP_SETOPT, opt, &v, sizeof(v));
-
-	return st == DKIM_STAT_OK ? 0 : -1;
-}
-
-/* dkim_verifier_new - set up the library as cfg says */
+/* dkim_verifier_new - the verifier as cfg says */
 struct dkim_verifier *
 dkim_verifier_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct dkim_verifier *ver = calloc(1, sizeof(*ver));
 
-	if (ver == NULL) {
+	if (ver == NULL || (ver->keys = dkim_keycache_new(DKIM_KEYCACHE)) == NULL) {
+		free(ver);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	ver->max_sigs = cfg->dkim_max_signatures;
 	ver->min_key_bits = cfg->dkim_min_key_bits;
-	if ((ver->lib = dkim_init(NULL, NULL)) == NULL) {
-		snprintf(err, errlen, "libopendkim: cannot initialise");
-		free(ver);
-		return NULL;
-	}
-	/* BADSIGHANDLES: a malformed signature must give permerror, not
-	 * vanish; no DKIM_LIBFLAGS_CACHE: its cache is process-global */
-	if (dkim_setopt(ver->lib, DKIM_OPTS_FLAGS,
-			DKIM_LIBFLAGS_BADSIGHANDLES) != 0 ||
-	    dkim_setopt(ver->lib, DKIM_OPTS_MINKEYBITS, ver->min_key_bits) !=
-		0) {
-		snprintf(err, errlen, "libopendkim: cannot set options");
-		dkim_verifier_free(ver);
-		return NULL;
-	}
-	dkim_set_prescreen(ver->lib, dkim_cb_prescreen);
-	(void)dkim_dns_set_query_service(ver->lib, ver);
-	dkim_dns_set_init(ver->lib, dkim_cb_dns_init);
-	dkim_dns_set_close(ver->lib, dkim_cb_dns_close);
-	dkim_dns_set_query_start(ver->lib, dkim_cb_dns_start);
-	dkim_dns_set_query_waitreply(ver->lib, dkim_cb_dns_waitreply);
-	dkim_dns_set_query_cancel(ver->lib, dkim_cb_dns_cancel);
 	return ver;
 }
 
@@ -339,28 +95,27 @@ dkim_verifier_new(const struct config *cfg, char *err, size_t errlen)
 int
 dkim_verifier_compat(struct dkim_verifier *ver, unsigned flags)
 {
-	if (flags & DKIM_COMPAT_V05) {
-		unsigned cur = 0;
-
-		if (dkim_options(ver->lib, DKIM_OP_GETOPT, DKIM_OPTS_FLAGS,
-				 &cur, sizeof(cur)) != DKIM_STAT_OK ||
-		    dkim_setopt(ver->lib, DKIM_OPTS_FLAGS,
-				cur | DKIM_LIBFLAGS_ACCEPTV05) != 0)
-			return -1;
-	}
+	ver->accept_v05 = (flags & DKIM_COMPAT_V05) != 0;
 	ver->accept_rsa_sha1 = (flags & DKIM_COMPAT_RSA_SHA1) != 0;
 	return 0;
 }
 
-/* dkim_verifier_free - release the library handle */
+/* dkim_verifier_free - free the verifier and its key cache */
 void
 dkim_verifier_free(struct dkim_verifier *ver)
 {
 	if (ver == NULL)
 		return;
-	if (ver->lib != NULL)
-		dkim_close(ver->lib);
+	dkim_keycache_free(ver->keys);
 	free(ver);
+}
+
+/* dkim_verifier_keystats - key cache hits and keys decoded */
+void
+dkim_verifier_keystats(struct dkim_verifier *ver, unsigned long *hits,
+		       unsigned long *parsed)
+{
+	dkim_keycache_stats(ver->keys, hits, parsed);
 }
 
 /* dkim_msg_new - start verifying one message */
@@ -368,198 +123,38 @@ struct dkim_msg *
 dkim_msg_new(struct dkim_verifier *ver, struct dns_cache *dns)
 {
 	struct dkim_msg *msg = calloc(1, sizeof(*msg));
-	DKIM_STAT st;
 
 	if (msg == NULL)
 		return NULL;
 	msg->ver = ver;
 	msg->dns = dns;
-	msg->dkim =
-	    dkim_verify(ver->lib, (const unsigned char *)"authtag", NULL, &st);
-	if (msg->dkim == NULL) {
-		msg->broken = true;
-		return msg;
-	}
-	dkim_set_user_context(msg->dkim, msg);
-	msg->active = true;
 	return msg;
-}
-
-/*
- * dkim_refuse_dup_tags - a signature naming a tag twice is invalid (RFC
- * 6376 3.2): keep a permerror outcome for it and do not hand it to the
- * library, which would take the last value; true when refused
- */
-static bool
-dkim_refuse_dup_tags(struct dkim_msg *msg, const char *value)
-{
-	struct dkim_outcome o = {.result = RES_PERMERROR};
-	char dup[64];
-
-	if (!dkim_tags_dup(value, dup, sizeof(dup), o.domain, sizeof(o.domain),
-			   o.selector, sizeof(o.selector)))
-		return false;
-	if (dup[0] == '(')
-		snprintf(o.reason, sizeof(o.reason), "invalid tag-list %s", dup);
-	else
-		snprintf(o.reason, sizeof(o.reason), "tag %s= named twice",
-			 dup);
-	if (msg->nrefused < msg->ver->max_sigs &&
-	    sb_array_room(&msg->refused, msg->nrefused,
-			  sizeof(*msg->refused)) == 0)
-		msg->refused[msg->nrefused++] = o;
-	return true;
 }
 
 /* dkim_msg_header - feed one header field as received */
 void
 dkim_msg_header(struct dkim_msg *msg, const char *name, const char *value)
 {
-	size_t nlen, vlen, o;
-	DKIM_STAT st;
+	struct dkim_field *f;
 
-	if (msg == NULL || name == NULL || value == NULL || msg->eoh_done)
+	if (msg == NULL || name == NULL || value == NULL || msg->eoh_done ||
+	    msg->broken)
 		return;
-	if (strcasecmp(name, DKIM_HDR_NAME) == 0) {
+	if (strcasecmp(name, DKIM_HDR_NAME) == 0)
 		msg->nsighdrs++;
-		if (dkim_refuse_dup_tags(msg, value))
-			return;
-	}
-	if (!msg->active)
-		return;
-	nlen = strlen(name);
-	vlen = strlen(value);
-	/* the field ends without its line break; the library adds it */
-	while (vlen > 0 && (value[vlen - 1] == '\n' || value[vlen - 1] == '\r'))
-		vlen--;
-	sb_truncate(&msg->hbuf, 0);
-	sb_putn(&msg->hbuf, name, nlen);
-	sb_putc(&msg->hbuf, ':');
-	/* folded lines must reach the library as CRLF */
-	for (size_t i = 0; i < vlen; i++) {
-		if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r'))
-			sb_putc(&msg->hbuf, '\r');
-		sb_putc(&msg->hbuf, value[i]);
-	}
-	if (sb_failed(&msg->hbuf)) {
-		msg->active = false;
+	if (sb_array_room(&msg->fields, msg->nfields, sizeof(*msg->fields)) !=
+	    0) {
 		msg->broken = true;
 		return;
 	}
-	o = msg->hbuf.len;
-	st = dkim_header(msg->dkim, (unsigned char *)msg->hbuf.s, o);
-	if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL) {
-		msg->active = false;
+	f = &msg->fields[msg->nfields];
+	if ((f->name = strdup(name)) == NULL ||
+	    (f->value = strdup(value)) == NULL) {
+		free(f->name);
 		msg->broken = true;
-	}
-	/* other errors (a field name the library cannot use) drop only
-	 * that field */
-}
-
-/* dkim_msg_eoh - end of headers: signatures are parsed, keys fetched */
-void
-dkim_msg_eoh(struct dkim_msg *msg)
-{
-	DKIM_STAT st;
-
-	if (msg == NULL || msg->eoh_done)
 		return;
-	msg->eoh_done = true;
-	if (!msg->active)
-		return;
-	dkim_tls_cache = msg->dns;
-	st = dkim_eoh(msg->dkim);
-	dkim_tls_cache = NULL;
-	switch (st) {
-	case DKIM_STAT_OK:
-		break;
-	case DKIM_STAT_NORESOURCE:
-	case DKIM_STAT_INTERNAL:
-		msg->broken = true;
-		/* fall through */
-	default:
-		/* NOSIG (nothing to do) or a message the library will not
-		 * verify; whatever siginfos exist are reported as they
-		 * stand at dkim_msg_eom() */
-		msg->active = false;
-		break;
 	}
-}
-
-/* dkim_feed - hand CRLF body data to the library; false if refused */
-static bool
-dkim_feed(struct dkim_msg *msg, unsigned char *data, size_t len)
-{
-	DKIM_STAT st = dkim_body(msg->dkim, data, len);
-
-	if (st == DKIM_STAT_OK)
-		return true;
-	/* dkim_eom() still runs: what was hashed decides the result */
-	msg->body_failed = true;
-	if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL)
-		msg->broken = true;
-	return false;
-}
-
-/* dkim_msg_body - feed a body chunk (LF or CRLF line ends, any split) */
-void
-dkim_msg_body(struct dkim_msg *msg, const unsigned char *data, size_t len)
-{
-	unsigned char out[DKIM_BODY_PIECE + 2];
-	size_t o = 0;
-
-	if (msg == NULL || !msg->active || msg->body_failed || !msg->eoh_done ||
-	    data == NULL)
-		return;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = data[i];
-
-		/* a bare LF becomes CRLF; a CR may end the previous chunk */
-		if (c == '\n' && !msg->last_cr)
-			out[o++] = '\r';
-		out[o++] = c;
-		msg->last_cr = c == '\r';
-		if (o >= DKIM_BODY_PIECE) {
-			if (!dkim_feed(msg, out, o))
-				return;
-			o = 0;
-		}
-	}
-	if (o > 0)
-		(void)dkim_feed(msg, out, o);
-}
-
-/* dkim_copy_clean - copy a tag value without white space; "" if too long */
-static void
-dkim_copy_clean(char *dst, size_t dstlen, const unsigned char *src)
-{
-	size_t o = 0;
-
-	dst[0] = '\0';
-	if (src == NULL)
-		return;
-	for (; *src != '\0'; src++) {
-		if (*src <= ' ' || *src == 0x7f)
-			continue;
-		if (o + 1 >= dstlen) {
-			dst[0] = '\0';
-			return;
-		}
-		dst[o++] = (char)*src;
-	}
-	dst[o] = '\0';
-}
-
-/* dkim_b_prefix - the first 8 characters of b=, folding removed */
-static void
-dkim_b_prefix(char *dst, size_t dstlen, const unsigned char *b)
-{
-	size_t o = 0;
-
-	for (; b != NULL && *b != '\0' && o + 1 < dstlen; b++)
-		if (*b > ' ' && *b != 0x7f)
-			dst[o++] = (char)*b;
-	dst[o] = '\0';
+	msg->nfields++;
 }
 
 /* dkim_reason_add - append "; text" to an outcome's reason */
@@ -572,237 +167,351 @@ dkim_reason_add(struct dkim_outcome *out, const char *text)
 		 len > 0 ? "; " : "", text);
 }
 
-/* dkim_sig_identify - copy d=, i=, s=, a=, b= and the key size */
+/* dkim_finish - a signature's final result, before any hashing */
 static void
-dkim_sig_identify(DKIM *dkim, DKIM_SIGINFO *sig, struct dkim_outcome *out,
-		  dkim_alg_t *alg)
+dkim_finish(struct dkim_vsig *vs, enum ar_result r, const char *reason)
 {
-	char ident[RES_ADDRESS_MAX + 1];
-	unsigned bits = 0;
-
-	dkim_copy_clean(out->domain, sizeof(out->domain),
-			dkim_sig_getdomain(sig));
-	dkim_copy_clean(out->selector, sizeof(out->selector),
-			dkim_sig_getselector(sig));
-	dkim_copy_clean(out->algorithm, sizeof(out->algorithm),
-			dkim_sig_gettagvalue(sig, false, (unsigned char *)"a"));
-	dkim_b_prefix(out->b, sizeof(out->b),
-		      dkim_sig_gettagvalue(sig, false, (unsigned char *)"b"));
-	/* the library gives i= or, without one, "@d" (RFC 6376 3.5) */
-	if (out->domain[0] != '\0') {
-		if (dkim_sig_getidentity(dkim, sig, (unsigned char *)ident,
-					 sizeof(ident)) == DKIM_STAT_OK)
-			dkim_copy_clean(out->identity, sizeof(out->identity),
-					(unsigned char *)ident);
-		else if (dkim_sig_gettagvalue(sig, false,
-					      (unsigned char *)"i") == NULL)
-			snprintf(out->identity, sizeof(out->identity), "@%s",
-				 out->domain);
-	}
-	*alg = DKIM_SIGN_UNKNOWN;
-	(void)dkim_sig_getsignalg(sig, alg);
-	if (*alg != DKIM_SIGN_ED25519SHA256 &&
-	    dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
-		out->keybits = bits;
+	vs->out.result = r;
+	snprintf(vs->out.reason, sizeof(vs->out.reason), "%s", reason);
+	vs->done = true;
 }
 
-/* dkim_sig_error_result - the result for a signature the library refused */
+/* dkim_keyfail_reason - why the key lookup failed, from lib/dns's answer */
 static void
-dkim_sig_error_result(const struct dkim_verifier *ver, int err, int bh,
-		      struct dkim_outcome *out)
+dkim_keyfail_reason(const struct dns_answer *ans, char *why, size_t len)
 {
-	switch (err) {
-	case DKIM_SIGERROR_KEYFAIL:
-		out->result = RES_TEMPERROR;
-		snprintf(out->reason, sizeof(out->reason), "key lookup failed");
-		return;
-	case DKIM_SIGERROR_NOKEY:
-		out->result = RES_PERMERROR;
-		snprintf(out->reason, sizeof(out->reason), "no key");
-		return;
-	case DKIM_SIGERROR_KEYREVOKED:
-		/* RFC 6376 6.1.2: treat as a failed signature check */
-		out->result = RES_FAIL;
-		snprintf(out->reason, sizeof(out->reason), "key revoked");
-		return;
-	case DKIM_SIGERROR_KEYTOOSMALL:
-		out->result = RES_POLICY;
-		if (out->keybits > 0)
-			snprintf(out->reason, sizeof(out->reason),
-				 "%u-bit key under %u bits", out->keybits,
-				 ver->min_key_bits);
-		else
-			snprintf(out->reason, sizeof(out->reason),
-				 "key under %u bits", ver->min_key_bits);
-		return;
-	case DKIM_SIGERROR_EXPIRED:
-		/* RFC 6376 3.5: honouring x= is the verifier's choice */
-		out->result = RES_POLICY;
-		snprintf(out->reason, sizeof(out->reason), "signature expired");
-		return;
-	case DKIM_SIGERROR_FUTURE:
-		out->result = RES_POLICY;
-		snprintf(out->reason, sizeof(out->reason),
-			 "signature timestamp in the future");
-		return;
-	case DKIM_SIGERROR_BADSIG:
-		/* the library says BADSIG for a body hash mismatch too,
-		 * even when the header signature verified */
-		out->result = RES_FAIL;
-		snprintf(out->reason, sizeof(out->reason), "%s",
-			 bh == DKIM_SIGBH_MISMATCH
-			     ? "body hash mismatch"
-			     : "signature did not verify");
-		return;
-	default: {
-		const char *why = dkim_sig_geterrorstr(err);
-
-		out->result = RES_PERMERROR;
-		snprintf(out->reason, sizeof(out->reason), "%s",
-			 why != NULL ? why : "unusable signature");
-		return;
-	}
-	}
+	if (ans->rcode == 0)
+		snprintf(why, len, "key lookup timed out");
+	else if (ans->rcode == 2)
+		snprintf(why, len, "key lookup failed (SERVFAIL)");
+	else if (ans->rcode == 5)
+		snprintf(why, len, "key lookup failed (REFUSED)");
+	else
+		snprintf(why, len, "key lookup failed (rcode %d)", ans->rcode);
 }
 
 /*
- * dkim_keyfail_reason - say why a key lookup failed (and, for a reply
- * the library could not take, that the failure is permanent)
+ * dkim_fetch_key - look up and decode the signature's key
  *
- * The library reports every DNS failure as one error; the answer our
- * cache kept for the key name tells a timeout from SERVFAIL or REFUSED.
- * The name was asked during this message, so no query is sent.
+ * The first TXT record that is a usable key wins; with none, the first
+ * one's error is reported. Returns false when the signature is done.
  */
-static void
-dkim_keyfail_reason(struct dkim_msg *msg, struct dkim_outcome *out)
+static bool
+dkim_fetch_key(struct dkim_msg *msg, struct dkim_vsig *vs)
 {
-	const struct dns_answer *ans = NULL;
-	char name[RES_SELECTOR_MAX + RES_DOMAIN_MAX + 16];
+	const struct dns_answer *ans;
+	char name[RES_SELECTOR_MAX + RES_DOMAIN_MAX + 16], why[128] = "";
+	char *rec;
 
-	if (out->selector[0] != '\0' && out->domain[0] != '\0' &&
-	    (size_t)snprintf(name, sizeof(name), "%s._domainkey.%s",
-			     out->selector, out->domain) < sizeof(name))
-		ans = dns_lookup(msg->dns, name, DNS_T_TXT);
-	if (ans != NULL && ans->status == DNS_OK) {
-		/* DNS answered: the library could not take the reply (it
-		 * reads at most a few KB, far more than any key needs).
-		 * A record that size never becomes a usable key: permanent */
-		out->result = RES_PERMERROR;
-		snprintf(out->reason, sizeof(out->reason),
-			 "key record too large (%d octets)", ans->packet_len);
-		return;
+	if ((size_t)snprintf(name, sizeof(name), "%s._domainkey.%s",
+			     vs->sig.selector, vs->sig.domain) >= sizeof(name)) {
+		dkim_finish(vs, RES_PERMERROR, "no key");
+		return false;
 	}
-	if (ans == NULL || ans->status != DNS_TEMPFAIL)
-		snprintf(out->reason, sizeof(out->reason), "key lookup failed");
-	else if (ans->rcode == 0)
-		snprintf(out->reason, sizeof(out->reason),
-			 "key lookup timed out");
-	else if (ans->rcode == 2)
-		snprintf(out->reason, sizeof(out->reason),
-			 "key lookup failed (SERVFAIL)");
-	else if (ans->rcode == 5)
-		snprintf(out->reason, sizeof(out->reason),
-			 "key lookup failed (REFUSED)");
-	else
-		snprintf(out->reason, sizeof(out->reason),
-			 "key lookup failed (rcode %d)", ans->rcode);
+	ans = dns_lookup(msg->dns, name, DNS_T_TXT);
+	switch (ans->status) {
+	case DNS_OK:
+		break;
+	case DNS_TEMPFAIL:
+		dkim_keyfail_reason(ans, why, sizeof(why));
+		dkim_finish(vs, RES_TEMPERROR, why);
+		return false;
+	default: /* NXDOMAIN, NODATA, a name DNS cannot carry */
+		dkim_finish(vs, RES_PERMERROR, "no key");
+		return false;
+	}
+	if ((rec = malloc(DKIM_KEY_RECORD)) == NULL) {
+		msg->broken = true;
+		return false;
+	}
+	for (int i = 0; i < ans->count && vs->key == NULL; i++) {
+		char err[128];
+		int len = dns_txt_join(ans, i, rec, DKIM_KEY_RECORD);
+
+		if (len < 0) {
+			if (why[0] == '\0')
+				snprintf(why, sizeof(why),
+					 "key record too large");
+			continue;
+		}
+		vs->key = dkim_key_get(msg->ver->keys, rec, (size_t)len, err,
+				       sizeof(err));
+		if (vs->key == NULL && err[0] == '\0') {
+			msg->broken = true; /* no memory */
+			break;
+		}
+		if (vs->key == NULL && why[0] == '\0')
+			snprintf(why, sizeof(why), "%s", err);
+	}
+	free(rec);
+	if (vs->key == NULL) {
+		if (!msg->broken)
+			dkim_finish(vs, RES_PERMERROR,
+				    why[0] != '\0' ? why : "no key");
+		return false;
+	}
+	return true;
 }
 
-/* dkim_sig_outcome - RFC 8601 result of one signature after dkim_eom */
-static void
-dkim_sig_outcome(struct dkim_msg *msg, DKIM_SIGINFO *sig,
-		 struct dkim_outcome *out)
+/* dkim_check_key - the key against the signature and our policy */
+static bool
+dkim_check_key(const struct dkim_verifier *ver, struct dkim_vsig *vs)
 {
-	unsigned flags = dkim_sig_getflags(sig);
-	int err = dkim_sig_geterror(sig);
-	dkim_alg_t alg;
+	const struct dkim_key *key = vs->key;
+	char why[RES_REASON_MAX];
+	bool ed = vs->sig.alg == DKIM_ALG_ED25519_SHA256;
+	unsigned hash = vs->sig.alg == DKIM_ALG_RSA_SHA1 ? DKIM_HASH_SHA1
+							 : DKIM_HASH_SHA256;
 
-	memset(out, 0, sizeof(*out));
-	dkim_sig_identify(msg->dkim, sig, out, &alg);
-	if (err != DKIM_SIGERROR_OK && err != DKIM_SIGERROR_UNKNOWN) {
-		dkim_sig_error_result(msg->ver, err, dkim_sig_getbh(sig), out);
-		if (err == DKIM_SIGERROR_KEYFAIL)
-			dkim_keyfail_reason(msg, out);
-	} else if (flags & DKIM_SIGFLAG_IGNORE) {
-		out->result = RES_NEUTRAL;
-		snprintf(out->reason, sizeof(out->reason), "signature ignored");
-	} else if (!(flags & DKIM_SIGFLAG_PROCESSED)) {
-		/* the library stopped before this one: our failure, or a
-		 * message it would not verify at all */
-		out->result = msg->broken ? RES_TEMPERROR : RES_PERMERROR;
-		snprintf(out->reason, sizeof(out->reason), "%s",
-			 msg->broken ? "verifier error"
-				     : "signature not processed");
-	} else if (!(flags & DKIM_SIGFLAG_PASSED)) {
-		out->result = RES_FAIL;
-		snprintf(out->reason, sizeof(out->reason),
-			 "signature did not verify");
-	} else if (!DKIM_SIG_CHECK(sig)) {
-		out->result = RES_FAIL;
-		snprintf(out->reason, sizeof(out->reason),
-			 "body hash mismatch");
-	} else {
-		ssize_t msglen = 0, canonlen = 0, signlen = -1;
+	vs->out.keybits = key->bits;
+	if (key->revoked) {
+		/* RFC 6376 6.1.2: treat as a failed signature check */
+		dkim_finish(vs, RES_FAIL, "key revoked");
+		return false;
+	}
+	if (ed != (key->type == DKIM_KEY_ED25519)) {
+		dkim_finish(vs, RES_PERMERROR, "key type does not match a=");
+		return false;
+	}
+	if (!(key->hashes & hash)) {
+		dkim_finish(vs, RES_PERMERROR, "signature-key hash mismatch");
+		return false;
+	}
+	if (key->strict) {
+		const char *at = strrchr(vs->sig.identity, '@');
 
-		out->result = RES_PASS;
-		if (dkim_sig_getcanonlen(msg->dkim, sig, &msglen, &canonlen,
-					 &signlen) == DKIM_STAT_OK &&
-		    signlen >= 0 && canonlen < msglen) {
-			snprintf(out->reason, sizeof(out->reason),
-				 "body length limit %zd leaves %zd bytes "
-				 "unsigned",
-				 signlen, msglen - canonlen);
+		if (at == NULL || strcasecmp(at + 1, vs->sig.domain) != 0) {
+			/* RFC 6376 3.6.1: t=s forbids subdomains in i= */
+			dkim_finish(vs, RES_PERMERROR,
+				    "unauthorized subdomain");
+			return false;
 		}
 	}
+	if (!ed && key->bits < ver->min_key_bits) {
+		snprintf(why, sizeof(why), "%u-bit key under %u bits",
+			 key->bits, ver->min_key_bits);
+		dkim_finish(vs, RES_POLICY, why);
+		return false;
+	}
+	return true;
+}
+
+/* dkim_md - the hash of an algorithm */
+static const EVP_MD *
+dkim_md(enum dkim_alg alg)
+{
+	return alg == DKIM_ALG_RSA_SHA1 ? EVP_sha1() : EVP_sha256();
+}
+
+/* dkim_body_for - a body hash for this signature, shared when possible */
+static struct dkim_body *
+dkim_body_for(struct dkim_msg *msg, const struct dkim_sig *sig)
+{
+	const EVP_MD *md = dkim_md(sig->alg);
+	struct dkim_body *b;
+
+	for (size_t i = 0; i < msg->nbodies; i++) {
+		b = msg->bodies[i];
+		if (b->canon == sig->bcanon && b->limit == sig->length &&
+		    EVP_MD_CTX_get0_md(b->md) == md)
+			return b;
+	}
+	if (sb_array_room(&msg->bodies, msg->nbodies, sizeof(*msg->bodies)) !=
+		0 ||
+	    (b = malloc(sizeof(*b))) == NULL)
+		return NULL;
+	if (!dkim_body_init(b, sig->bcanon, md, sig->length)) {
+		free(b);
+		return NULL;
+	}
+	msg->bodies[msg->nbodies++] = b;
+	return b;
+}
+
+/* dkim_start_sig - parse one signature, check its times, fetch its key */
+static void
+dkim_start_sig(struct dkim_msg *msg, struct dkim_vsig *vs, time_t now)
+{
+	char err[RES_REASON_MAX];
+	int rc = dkim_sig_parse(msg->fields[vs->field].value, &vs->sig,
+				msg->ver->accept_v05, err, sizeof(err));
+
+	snprintf(vs->out.domain, sizeof(vs->out.domain), "%s", vs->sig.domain);
+	snprintf(vs->out.selector, sizeof(vs->out.selector), "%s",
+		 vs->sig.selector);
+	snprintf(vs->out.algorithm, sizeof(vs->out.algorithm), "%s",
+		 vs->sig.algorithm);
+	snprintf(vs->out.b, sizeof(vs->out.b), "%s", vs->sig.b8);
+	snprintf(vs->out.identity, sizeof(vs->out.identity), "%s",
+		 vs->sig.identity);
+	if (rc == -2) {
+		msg->broken = true;
+		return;
+	}
+	if (rc != 0) {
+		dkim_finish(vs, RES_PERMERROR, err);
+		return;
+	}
+	/* RFC 6376 3.5: honouring x= is the verifier's choice */
+	if (vs->sig.x >= 0 && vs->sig.x + DKIM_CLOCK_DRIFT < (long long)now) {
+		dkim_finish(vs, RES_POLICY, "signature expired");
+		return;
+	}
+	if (vs->sig.t > (long long)now + DKIM_CLOCK_DRIFT) {
+		dkim_finish(vs, RES_POLICY, "signature timestamp in the future");
+		return;
+	}
+	if (!dkim_fetch_key(msg, vs) || !dkim_check_key(msg->ver, vs))
+		return;
+	if ((vs->body = dkim_body_for(msg, &vs->sig)) == NULL)
+		msg->broken = true;
+}
+
+/* dkim_msg_eoh - end of headers: signatures are parsed, keys fetched */
+void
+dkim_msg_eoh(struct dkim_msg *msg)
+{
+	unsigned want;
+	time_t now = time(NULL);
+
+	if (msg == NULL || msg->eoh_done)
+		return;
+	msg->eoh_done = true;
+	if (msg->broken || msg->nsighdrs == 0)
+		return;
+	want = msg->nsighdrs < msg->ver->max_sigs ? msg->nsighdrs
+						  : msg->ver->max_sigs;
+	if ((msg->sigs = calloc(want, sizeof(*msg->sigs))) == NULL) {
+		msg->broken = true;
+		return;
+	}
+	for (size_t i = 0; i < msg->nfields && msg->nsigs < want; i++)
+		if (strcasecmp(msg->fields[i].name, DKIM_HDR_NAME) == 0)
+			msg->sigs[msg->nsigs++].field = i;
+	for (size_t i = 0; i < msg->nsigs && !msg->broken; i++)
+		dkim_start_sig(msg, &msg->sigs[i], now);
+}
+
+/* dkim_msg_body - feed a body chunk (LF or CRLF line ends, any split) */
+void
+dkim_msg_body(struct dkim_msg *msg, const unsigned char *data, size_t len)
+{
+	if (msg == NULL || !msg->eoh_done || msg->broken || data == NULL)
+		return;
+	for (size_t k = 0; k < msg->nbodies; k++)
+		dkim_body_update(msg->bodies[k], data, len);
+}
+
+/* dkim_header_hash - the data a signature's b= signs, hashed into dig */
+static unsigned
+dkim_header_hash(struct dkim_msg *msg, struct dkim_vsig *vs, unsigned char *dig)
+{
+	const struct dkim_sig *sig = &vs->sig;
+	const struct dkim_field *self = &msg->fields[vs->field];
+	struct strbuf buf = {0};
+	unsigned len = 0;
+	char *stripped;
+
+	dkim_canon_signed(&buf, sig->hcanon, msg->fields, msg->nfields,
+			  sig->hnames, sig->nh);
+	/* the signature field itself, b= emptied, no final CRLF */
+	if ((stripped = strdup(self->value)) != NULL) {
+		memmove(stripped + sig->bstart, stripped + sig->bend,
+			strlen(stripped + sig->bend) + 1);
+		dkim_canon_header(&buf, sig->hcanon, self->name, stripped,
+				  false);
+		free(stripped);
+	}
+	if (stripped != NULL && !sb_failed(&buf) &&
+	    EVP_Digest(buf.s, buf.len, dig, &len, dkim_md(sig->alg), NULL) != 1)
+		len = 0;
+	if (stripped == NULL || sb_failed(&buf))
+		msg->broken = true;
+	sb_free(&buf);
+	return len;
+}
+
+/* dkim_sig_verifies - does b= sign this digest with the key? */
+static bool
+dkim_sig_verifies(const struct dkim_vsig *vs, const unsigned char *dig,
+		  unsigned dlen)
+{
+	EVP_PKEY *pk = vs->key->pkey;
+	bool ok = false;
+
+	if (vs->sig.alg == DKIM_ALG_ED25519_SHA256) {
+		/* RFC 8463 3: ed25519 signs the SHA-256 hash */
+		EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+
+		ok = mctx != NULL &&
+		     EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pk) == 1 &&
+		     EVP_DigestVerify(mctx, vs->sig.b, vs->sig.blen, dig,
+				      dlen) == 1;
+		EVP_MD_CTX_free(mctx);
+	} else {
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
+
+		ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_signature_md(ctx, dkim_md(vs->sig.alg)) ==
+			 1 &&
+		     EVP_PKEY_verify(ctx, vs->sig.b, vs->sig.blen, dig, dlen) ==
+			 1;
+		EVP_PKEY_CTX_free(ctx);
+	}
+	ERR_clear_error();
+	return ok;
+}
+
+/* dkim_sig_result - hashes and signature of one signature at the end */
+static void
+dkim_sig_result(struct dkim_msg *msg, struct dkim_vsig *vs,
+		const unsigned char *bdig, unsigned blen)
+{
+	unsigned char dig[EVP_MAX_MD_SIZE];
+	unsigned dlen;
+
+	if (blen == 0) {
+		msg->broken = true;
+		return;
+	}
+	if (blen != vs->sig.bhlen || memcmp(bdig, vs->sig.bh, blen) != 0) {
+		vs->out.result = RES_FAIL;
+		snprintf(vs->out.reason, sizeof(vs->out.reason),
+			 "body hash mismatch");
+	} else if ((dlen = dkim_header_hash(msg, vs, dig)) == 0) {
+		return; /* broken */
+	} else if (!dkim_sig_verifies(vs, dig, dlen)) {
+		vs->out.result = RES_FAIL;
+		snprintf(vs->out.reason, sizeof(vs->out.reason),
+			 "signature did not verify");
+	} else {
+		vs->out.result = RES_PASS;
+		if (vs->sig.length >= 0 &&
+		    vs->body->total > (size_t)vs->sig.length)
+			snprintf(vs->out.reason, sizeof(vs->out.reason),
+				 "body length limit %zd leaves %zu bytes "
+				 "unsigned",
+				 vs->sig.length,
+				 vs->body->total - (size_t)vs->sig.length);
+	}
 	/* RFC 8301: rsa-sha1 is not acceptable whatever the check said */
-	if (alg == DKIM_SIGN_RSASHA1 && !msg->ver->accept_rsa_sha1 &&
-	    (out->result == RES_PASS || out->result == RES_FAIL)) {
-		out->result = RES_POLICY;
-		snprintf(out->reason, sizeof(out->reason),
+	if (vs->sig.alg == DKIM_ALG_RSA_SHA1 && !msg->ver->accept_rsa_sha1) {
+		vs->out.result = RES_POLICY;
+		snprintf(vs->out.reason, sizeof(vs->out.reason),
 			 "rsa-sha1 not accepted (RFC 8301)");
 	}
-	if ((flags & DKIM_SIGFLAG_TESTKEY) &&
-	    (out->result == RES_PASS || out->result == RES_FAIL))
-		dkim_reason_add(out, "testing key");
-}
-
-/* dkim_broken_outcomes - what we can say when the library gave up */
-static void
-dkim_broken_outcomes(struct dkim_msg *msg, struct dkim_outcome **sigs,
-		     size_t *nsigs)
-{
-	size_t n = msg->nsighdrs;
-
-	if (n > msg->ver->max_sigs)
-		n = msg->ver->max_sigs;
-	if (n == 0 || (*sigs = calloc(n, sizeof(**sigs))) == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		(*sigs)[i].result = RES_TEMPERROR;
-		snprintf((*sigs)[i].reason, sizeof((*sigs)[i].reason),
-			 "verifier error");
-	}
-	*nsigs = n;
-}
-
-/* dkim_add_refused - append the refused signatures' outcomes (sigs has
- * room), within DKIMMaxSignatures */
-static void
-dkim_add_refused(const struct dkim_msg *msg, struct dkim_outcome *sigs,
-		 size_t *nsigs)
-{
-	for (size_t i = 0; i < msg->nrefused && *nsigs < msg->ver->max_sigs;
-	     i++)
-		sigs[(*nsigs)++] = msg->refused[i];
+	if (vs->key->testing &&
+	    (vs->out.result == RES_PASS || vs->out.result == RES_FAIL))
+		dkim_reason_add(&vs->out, "testing key");
 }
 
 /* dkim_msg_eom - finish; one outcome per signature */
 void
 dkim_msg_eom(struct dkim_msg *msg, struct dkim_outcome **sigs, size_t *nsigs)
 {
-	DKIM_SIGINFO **list = NULL;
-	int nlist = 0;
-	size_t n;
+	unsigned char (*digs)[EVP_MAX_MD_SIZE] = NULL;
+	unsigned *dlens = NULL;
 
 	*sigs = NULL;
 	*nsigs = 0;
@@ -810,35 +519,48 @@ dkim_msg_eom(struct dkim_msg *msg, struct dkim_outcome **sigs, size_t *nsigs)
 		return;
 	if (!msg->eoh_done)
 		dkim_msg_eoh(msg);
-	if (msg->active) {
-		DKIM_STAT st;
-
-		dkim_tls_cache = msg->dns;
-		st = dkim_eom(msg->dkim, NULL);
-		dkim_tls_cache = NULL;
-		if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL)
+	if (!msg->broken && msg->nbodies > 0) {
+		digs = calloc(msg->nbodies, sizeof(*digs));
+		dlens = calloc(msg->nbodies, sizeof(*dlens));
+		if (digs == NULL || dlens == NULL)
 			msg->broken = true;
-		msg->active = false;
+		for (size_t i = 0; !msg->broken && i < msg->nbodies; i++)
+			dlens[i] = dkim_body_final(msg->bodies[i], digs[i]);
 	}
-	if (msg->dkim == NULL ||
-	    dkim_getsiglist(msg->dkim, &list, &nlist) != DKIM_STAT_OK ||
-	    list == NULL || nlist <= 0) {
-		if (msg->broken)
-			dkim_broken_outcomes(msg, sigs, nsigs);
-		else if (msg->nrefused > 0 &&
-			 (*sigs = calloc(msg->nrefused, sizeof(**sigs))) != NULL)
-			dkim_add_refused(msg, *sigs, nsigs);
+	for (size_t i = 0; !msg->broken && i < msg->nsigs; i++) {
+		struct dkim_vsig *vs = &msg->sigs[i];
+		size_t k = 0;
+
+		if (vs->done)
+			continue;
+		while (msg->bodies[k] != vs->body)
+			k++;
+		dkim_sig_result(msg, vs, digs[k], dlens[k]);
+	}
+	free(digs);
+	free(dlens);
+	if (msg->nsighdrs == 0)
+		return;
+	if (msg->broken) {
+		size_t n = msg->nsighdrs < msg->ver->max_sigs
+			       ? msg->nsighdrs
+			       : msg->ver->max_sigs;
+
+		if ((*sigs = calloc(n, sizeof(**sigs))) == NULL)
+			return;
+		for (size_t i = 0; i < n; i++) {
+			(*sigs)[i].result = RES_TEMPERROR;
+			snprintf((*sigs)[i].reason, sizeof((*sigs)[i].reason),
+				 "verifier error");
+		}
+		*nsigs = n;
 		return;
 	}
-	n = (size_t)nlist;
-	if (n > msg->ver->max_sigs)
-		n = msg->ver->max_sigs;
-	if (n == 0 || (*sigs = calloc(n + msg->nrefused, sizeof(**sigs))) == NULL)
+	if ((*sigs = calloc(msg->nsigs, sizeof(**sigs))) == NULL)
 		return;
-	for (size_t i = 0; i < n; i++)
-		dkim_sig_outcome(msg, list[i], &(*sigs)[i]);
-	*nsigs = n;
-	dkim_add_refused(msg, *sigs, nsigs);
+	for (size_t i = 0; i < msg->nsigs; i++)
+		(*sigs)[i] = msg->sigs[i].out;
+	*nsigs = msg->nsigs;
 }
 
 /* dkim_msg_free - free the per-message state */
@@ -847,9 +569,20 @@ dkim_msg_free(struct dkim_msg *msg)
 {
 	if (msg == NULL)
 		return;
-	if (msg->dkim != NULL)
-		dkim_free(msg->dkim);
-	sb_free(&msg->hbuf);
-	free(msg->refused);
+	for (size_t i = 0; i < msg->nfields; i++) {
+		free(msg->fields[i].name);
+		free(msg->fields[i].value);
+	}
+	free(msg->fields);
+	for (size_t i = 0; i < msg->nsigs; i++) {
+		dkim_sig_clear(&msg->sigs[i].sig);
+		dkim_key_unref(msg->sigs[i].key);
+	}
+	free(msg->sigs);
+	for (size_t i = 0; i < msg->nbodies; i++) {
+		dkim_body_free(msg->bodies[i]);
+		free(msg->bodies[i]);
+	}
+	free(msg->bodies);
 	free(msg);
 }

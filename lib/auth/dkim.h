@@ -1,13 +1,12 @@
 /*
- * dkim.h - DKIM verification (RFC 6376, RFC 8463, RFC 8301) on libopendkim
+ * dkim.h - DKIM verification (RFC 6376, RFC 8463, RFC 8301) on OpenSSL
  *
- * dkim.c owns the process's one DKIM_LIB handle, configured once before
- * any thread starts, whose key lookups go through lib/dns (never the
- * library's own resolver). A struct dkim_msg verifies one message: headers
- * and body chunks are fed as they arrive and never held whole. At the end
- * every signature (up to DKIMMaxSignatures) gets an RFC 8601 result; our
- * policy (rsa-sha1 and RSA keys under DKIMMinKeyBits never pass) is
- * applied here, not left to the library.
+ * A struct dkim_verifier holds the settings and the parsed-key cache and
+ * is shared by every thread; key lookups go through lib/dns. A struct
+ * dkim_msg verifies one message: header fields are kept, body chunks are
+ * hashed as they arrive and never held. At the end every signature (up to
+ * DKIMMaxSignatures) gets an RFC 8601 result with our policy applied
+ * (rsa-sha1 and RSA keys under DKIMMinKeyBits never pass).
  */
 #ifndef AUTHTAG_DKIM_H
 #define AUTHTAG_DKIM_H
@@ -36,8 +35,13 @@ struct dkim_verifier *dkim_verifier_new(const struct config *cfg, char *err,
 #define DKIM_COMPAT_RSA_SHA1 0x2 /* let rsa-sha1 pass (before RFC 8301) */
 int dkim_verifier_compat(struct dkim_verifier *ver, unsigned flags);
 
-/* dkim_verifier_free - release the library handle */
+/* dkim_verifier_free - free the verifier and its key cache */
 void dkim_verifier_free(struct dkim_verifier *ver);
+
+/* dkim_verifier_keystats - signatures whose key came from the cache, and
+ * keys decoded */
+void dkim_verifier_keystats(struct dkim_verifier *ver, unsigned long *hits,
+			    unsigned long *parsed);
 
 /*
  * dkim_msg_new - start verifying one message
@@ -75,7 +79,6 @@ void dkim_msg_body(struct dkim_msg *msg, const unsigned char *data, size_t len);
  *              bits", "signature expired", "... in the future"
  *   permerror  bad signature syntax or key record, "no key" (NXDOMAIN)
  *   temperror  key lookup timed out, SERVFAIL, REFUSED; verifier error
- *   neutral    signature the library chose to ignore
  */
 void dkim_msg_eom(struct dkim_msg *msg, struct dkim_outcome **sigs,
 		  size_t *nsigs);

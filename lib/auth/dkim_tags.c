@@ -1,11 +1,10 @@
 /*
- * dkim_tags.c - RFC 6376 tag-list checks on a DKIM-Signature value
+ * dkim_tags.c - RFC 6376 section 3.2 tag-lists
  *
- * libopendkim accepts a DKIM-Signature that names a tag twice, the last
- * value winning; RFC 6376 3.2 makes such a tag-list invalid (permerror).
- * This file owns that check, on the raw header value, before the value
- * reaches the library. It keeps to the tag-list grammar only, so the DKIM
- * code of our own that replaces libopendkim can reuse it.
+ * Owns the one parser of the tag=value; grammar that DKIM-Signature,
+ * DKIM key records and the ARC headers share. It only splits and checks
+ * the list (duplicates, size); what each tag means is the caller's.
+ * Nothing is allocated: tags point into the text.
  */
 #include "build.h" /* first: feature macros */
 
@@ -15,7 +14,7 @@
 
 #include "dkim_tags.h"
 
-#define DT_MAX_TAGS 64 /* a signature has about a dozen; more is hostile */
+#define DT_MAX_TAGS DKIM_TAGS_MAX
 
 /* dt_fws - RFC 5322 folding white space, as a tag-list may hold it */
 static bool
@@ -103,4 +102,156 @@ dkim_tags_dup(const char *value, char *dup, size_t duplen, char *d,
 		p = semi != NULL ? semi + 1 : NULL;
 	}
 	return 0;
+}
+
+/* dkim_tags_parse - split a tag-list into its tag-specs */
+int
+dkim_tags_parse(const char *s, size_t len, struct dkim_taglist *tl, char *err,
+		size_t errlen)
+{
+	const char *p = s, *end = s + len;
+
+	tl->n = 0;
+	while (p < end) {
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		const char *stop = semi != NULL ? semi : end;
+		const char *eq = memchr(p, '=', (size_t)(stop - p));
+
+		if (eq == NULL) {
+			size_t n = (size_t)(stop - p);
+
+			/* only an empty tag-spec (";;", a final ";") may
+			 * lack its "=" */
+			if (dt_trim(p, &n) != NULL && n > 0) {
+				snprintf(err, errlen,
+					 "invalid tag-list (a tag without =)");
+				return -1;
+			}
+		} else {
+			size_t n = (size_t)(eq - p), vn = (size_t)(stop - eq - 1);
+			const char *name = dt_trim(p, &n);
+			const char *val = dt_trim(eq + 1, &vn);
+
+			for (size_t i = 0; i < tl->n; i++)
+				if (tl->tag[i].nlen == n &&
+				    memcmp(tl->tag[i].name, name, n) == 0) {
+					char dup[64];
+
+					dt_copy(name, n, dup, sizeof(dup));
+					snprintf(err, errlen,
+						 "tag %s= named twice", dup);
+					return -1;
+				}
+			if (tl->n == DKIM_TAGS_MAX) {
+				snprintf(err, errlen,
+					 "invalid tag-list (more than %d tags)",
+					 DKIM_TAGS_MAX);
+				return -1;
+			}
+			if (n > 0) {
+				tl->tag[tl->n].name = name;
+				tl->tag[tl->n].nlen = n;
+				tl->tag[tl->n].val = val;
+				tl->tag[tl->n].vlen = vn;
+				tl->n++;
+			}
+		}
+		p = semi != NULL ? semi + 1 : end;
+	}
+	return 0;
+}
+
+/* dkim_tags_get - the tag called name, or NULL */
+const struct dkim_tag *
+dkim_tags_get(const struct dkim_taglist *tl, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < tl->n; i++)
+		if (tl->tag[i].nlen == n && memcmp(tl->tag[i].name, name, n) == 0)
+			return &tl->tag[i];
+	return NULL;
+}
+
+/* dkim_tags_is - is the tag's value exactly word? */
+bool
+dkim_tags_is(const struct dkim_tag *t, const char *word)
+{
+	size_t n = strlen(word);
+
+	return t != NULL && t->vlen == n && memcmp(t->val, word, n) == 0;
+}
+
+/* dkim_tags_in - is word one of the tag's colon-separated items? */
+bool
+dkim_tags_in(const struct dkim_tag *t, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p, *end;
+
+	if (t == NULL)
+		return false;
+	for (p = t->val, end = t->val + t->vlen; p <= end;) {
+		const char *colon = memchr(p, ':', (size_t)(end - p));
+		size_t len = (size_t)((colon != NULL ? colon : end) - p);
+		const char *item = dt_trim(p, &len);
+
+		if (len == n && memcmp(item, word, n) == 0)
+			return true;
+		if (colon == NULL)
+			break;
+		p = colon + 1;
+	}
+	return false;
+}
+
+/* dt_b64 - the value of one base64 character, or -1 */
+static int
+dt_b64(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* dkim_tags_b64 - decode a base64 tag value, FWS ignored */
+long
+dkim_tags_b64(const struct dkim_tag *t, unsigned char *out, size_t outlen)
+{
+	unsigned long acc = 0;
+	size_t o = 0;
+	int bits = 0, pad = 0;
+
+	for (size_t i = 0; i < t->vlen; i++) {
+		unsigned char c = (unsigned char)t->val[i];
+		int v;
+
+		if (dt_fws((char)c))
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad > 0 || (v = dt_b64(c)) < 0)
+			return -1; /* text after padding, or no base64 */
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == outlen)
+				return -1;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (pad > 2 || bits >= 6)
+		return -1; /* a lone sixth of a byte is no encoding */
+	return (long)o;
 }

@@ -31,7 +31,7 @@ case ${1:-} in
 [0-9]*) secs=$1; shift ;;
 esac
 
-ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags"
+ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags dkim_sig dkim_key dkim_canon"
 harnesses=${*:-$ALL}
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
@@ -54,6 +54,9 @@ deps()
 	mimetext) echo "score/mimetext score/mimetext_decode score/mimetext_html strbuf" ;;
 	userprefs) echo "score/userprefs mailaddr_list -lpthread -lm" ;;
 	dkim_tags) echo "auth/dkim_tags" ;;
+	dkim_sig) echo "auth/dkim_sig auth/dkim_tags" ;;
+	dkim_key) echo "auth/dkim_key auth/dkim_tags -lcrypto -lpthread" ;;
+	dkim_canon) echo "auth/dkim_canon strbuf -lcrypto" ;;
 	spamd_reply) echo "score/score_spamd score/score score/score_rules \
 		score/score_rules_parse score/score_rules_load score/score_meta \
 		score/userprefs score/userprefs_cache score/mimetext \

@@ -1,16 +1,13 @@
 /*
  * dkim_testsign.c - sign test messages and publish their keys
  *
- * RSA signatures come from libopendkim's signing API, through its own
- * short-lived DKIM_LIB per message (the verifier's library is never
- * touched), with MINKEYBITS lowered so that the 512-bit test key can
- * sign; the verifier is what must refuse it. ed25519-sha256 signatures
- * (RFC 8463) are made here with OpenSSL and relaxed/relaxed
- * canonicalization (RFC 6376 3.4.2, 3.4.4): libopendkim's ed25519 signing
- * leaks its private key on every message, and an independent signer
- * checks the verifier better anyway. Public key records come from the
- * private key: SubjectPublicKeyInfo for RSA (RFC 6376 3.6.1), the raw 32
- * octets for ed25519 (RFC 8463 4.2).
+ * A signer of the tests' own, on OpenSSL alone and written apart from
+ * lib/auth (an independent signer checks the verifier better): rsa-sha256,
+ * rsa-sha1 and ed25519-sha256 (RFC 8463) signatures with relaxed/relaxed
+ * canonicalization (RFC 6376 3.4.2, 3.4.4), t=, x=, i= and l= as the
+ * options say. Public key records come from the private key:
+ * SubjectPublicKeyInfo for RSA (RFC 6376 3.6.1), the raw 32 octets for
+ * ed25519 (RFC 8463 4.2).
  */
 #include "build.h" /* first: feature macros */
 
@@ -25,8 +22,6 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
-
-#include <opendkim/dkim.h>
 
 #include "dkim_testsign.h"
 
@@ -59,6 +54,29 @@ dkim_test_b64(const unsigned char *data, size_t len)
 	return out;
 }
 
+/* dkim_test_key_record_pkcs1 - an RSA key record whose p= is the bare
+ * PKCS#1 RSAPublicKey, the form RFC 6376 3.6.1 literally names */
+char *
+dkim_test_key_record_pkcs1(const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *key =
+	    bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	unsigned char *der = NULL;
+	char *p = NULL, *rec = NULL;
+	int derlen;
+
+	if (key != NULL && (derlen = i2d_PublicKey(key, &der)) > 0 &&
+	    (p = dkim_test_b64(der, (size_t)derlen)) != NULL &&
+	    (rec = malloc(strlen(p) + 40)) != NULL)
+		sprintf(rec, "v=DKIM1; k=rsa; p=%s", p);
+	OPENSSL_free(der);
+	free(p);
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	return rec;
+}
+
 /* dkim_test_key_record - the DNS key record for a PEM private key */
 char *
 dkim_test_key_record(const char *pem)
@@ -89,54 +107,6 @@ out:
 	EVP_PKEY_free(key);
 	BIO_free(bio);
 	return rec;
-}
-
-/* dkim_test_feed - give a CRLF message to a signing handle */
-static DKIM_STAT
-dkim_test_feed(DKIM *dkim, const char *msg)
-{
-	const char *p = msg;
-	DKIM_STAT st;
-
-	while (*p != '\0' && strncmp(p, "\r\n", 2) != 0) {
-		const char *end = strstr(p, "\r\n");
-
-		/* continuation lines belong to the field */
-		while (end != NULL && (end[2] == ' ' || end[2] == '\t'))
-			end = strstr(end + 2, "\r\n");
-		if (end == NULL)
-			return DKIM_STAT_SYNTAX;
-		st = dkim_header(dkim, (unsigned char *)p, (size_t)(end - p));
-		if (st != DKIM_STAT_OK)
-			return st;
-		p = end + 2;
-	}
-	if ((st = dkim_eoh(dkim)) != DKIM_STAT_OK)
-		return st;
-	if (*p != '\0')
-		p += 2;
-	if (*p != '\0' && (st = dkim_body(dkim, (unsigned char *)p,
-					  strlen(p))) != DKIM_STAT_OK)
-		return st;
-	return dkim_eom(dkim, NULL);
-}
-
-/* dkim_test_crlf - a copy of s with bare LF made CRLF */
-static char *
-dkim_test_crlf(const char *s, size_t len)
-{
-	char *out = malloc(2 * len + 1);
-	size_t o = 0;
-
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
-			out[o++] = '\r';
-		out[o++] = s[i];
-	}
-	out[o] = '\0';
-	return out;
 }
 
 /* a growing text buffer for canonical forms */
@@ -273,18 +243,21 @@ dkim_test_field(const char *msg, const char *name, size_t *len,
 	return found;
 }
 
-/* dkim_test_sign_ed25519 - RFC 8463 signature made with OpenSSL */
-static char *
-dkim_test_sign_ed25519(const char *msg, const struct dkim_test_signopts *o)
+/* dkim_test_sign - sign a CRLF message; the message with its signature */
+char *
+dkim_test_sign(const char *msg, const struct dkim_test_signopts *o)
 {
 	static const char *const names[] = {"from", "to", "subject", "date",
 					    "message-id"};
 	const char *used[5];
 	const char *body = strstr(msg, "\r\n\r\n");
 	struct dkim_test_buf canon = {0}, tags = {0}, hin = {0};
-	unsigned char hash[32], sig[64];
-	size_t siglen = sizeof(sig);
-	char *bh = NULL, *b = NULL, *out = NULL, line[512];
+	unsigned char hash[32], sig[1024];
+	size_t siglen = sizeof(sig), blen;
+	char *bh = NULL, *b = NULL, *out = NULL, line[768], extra[128] = "";
+	bool ed = o->alg == DKIM_SIGN_ED25519SHA256;
+	bool sha1 = o->alg == DKIM_SIGN_RSASHA1;
+	uint64_t t = o->sign_time ? o->sign_time : (uint64_t)time(NULL);
 	BIO *bio = BIO_new_mem_buf(o->key_pem, -1);
 	EVP_PKEY *key =
 	    bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
@@ -293,16 +266,27 @@ dkim_test_sign_ed25519(const char *msg, const struct dkim_test_signopts *o)
 	if (key == NULL || md == NULL || body == NULL)
 		goto out;
 	dkim_test_relaxed_body(&canon, body + 4);
-	SHA256((unsigned char *)(canon.p ? canon.p : ""), canon.len, hash);
-	bh = dkim_test_b64(hash, sizeof(hash));
+	blen = canon.len;
+	if (o->length >= 0 && (size_t)o->length < blen)
+		blen = (size_t)o->length;
+	if (sha1)
+		SHA1((unsigned char *)(canon.p ? canon.p : ""), blen, hash);
+	else
+		SHA256((unsigned char *)(canon.p ? canon.p : ""), blen, hash);
+	bh = dkim_test_b64(hash, sha1 ? 20 : 32);
+	if (o->length >= 0)
+		snprintf(extra, sizeof(extra), " l=%zd;", o->length);
+	if (o->ttl != 0)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+			 " x=%llu;", (unsigned long long)(t + o->ttl));
 	snprintf(line, sizeof(line),
-		 " v=1; a=ed25519-sha256; c=relaxed/relaxed; d=%s; s=%s;"
-		 "%s%s%s t=%llu; h=from:to:subject:date:message-id; bh=%s; b=",
+		 " v=1; a=%s; c=relaxed/relaxed; d=%s; s=%s;"
+		 "%s%s%s t=%llu;%s h=from:to:subject:date:message-id;\r\n"
+		 "\tbh=%s; b=",
+		 ed ? "ed25519-sha256" : sha1 ? "rsa-sha1" : "rsa-sha256",
 		 o->domain, o->selector, o->identity ? " i=" : "",
 		 o->identity ? o->identity : "", o->identity ? ";" : "",
-		 (unsigned long long)(o->sign_time ? o->sign_time
-						   : (uint64_t)time(NULL)),
-		 bh ? bh : "");
+		 (unsigned long long)t, extra, bh ? bh : "");
 	dkim_test_put(&tags, line, strlen(line));
 	for (size_t i = 0; i < 5; i++) {
 		size_t n = 0;
@@ -318,18 +302,28 @@ dkim_test_sign_ed25519(const char *msg, const struct dkim_test_signopts *o)
 	dkim_test_relaxed_header(&hin, line, strlen(line));
 	if (canon.oom || tags.oom || hin.oom || bh == NULL)
 		goto out;
-	/* RFC 8463 3: Ed25519 signs the SHA-256 hash of the header input */
-	SHA256((unsigned char *)hin.p, hin.len, hash);
-	if (EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestSign(md, sig, &siglen, hash, sizeof(hash)) != 1 ||
-	    (b = dkim_test_b64(sig, siglen)) == NULL)
+	if (ed) {
+		/* RFC 8463 3: Ed25519 signs the SHA-256 hash of the header
+		 * input */
+		SHA256((unsigned char *)hin.p, hin.len, hash);
+		if (EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1 ||
+		    EVP_DigestSign(md, sig, &siglen, hash, sizeof(hash)) != 1)
+			goto out;
+	} else if (EVP_DigestSignInit(md, NULL,
+				      sha1 ? EVP_sha1() : EVP_sha256(), NULL,
+				      key) != 1 ||
+		   EVP_DigestSign(md, sig, &siglen, (unsigned char *)hin.p,
+				  hin.len) != 1) {
+		goto out;
+	}
+	if ((b = dkim_test_b64(sig, siglen)) == NULL)
 		goto out;
 	if ((out = malloc(strlen(tags.p) + strlen(b) + strlen(msg) + 32)) !=
 	    NULL)
 		sprintf(out, "DKIM-Signature:%s%s\r\n%s", tags.p, b, msg);
 out:
 	if (out == NULL)
-		fprintf(stderr, "dkim_test_sign_ed25519: failed\n");
+		fprintf(stderr, "dkim_test_sign: failed\n");
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(key);
 	BIO_free(bio);
@@ -341,66 +335,3 @@ out:
 	return out;
 }
 
-/* dkim_test_sign - sign a CRLF message; the message with its signature */
-char *
-dkim_test_sign(const char *msg, const struct dkim_test_signopts *o)
-{
-	DKIM_LIB *lib = dkim_init(NULL, NULL);
-	DKIM *dkim = NULL;
-	DKIM_STAT st = DKIM_STAT_INTERNAL;
-	unsigned bits = 256;
-	unsigned char *hdr = NULL;
-	size_t hlen = 0;
-	char *field = NULL, *out = NULL;
-
-	if (o->alg == DKIM_SIGN_ED25519SHA256) {
-		if (lib != NULL)
-			dkim_close(lib);
-		return dkim_test_sign_ed25519(msg, o);
-	}
-	if (lib == NULL)
-		goto out;
-	(void)dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &bits,
-			   sizeof(bits));
-	if (o->sign_time != 0) {
-		uint64_t t = o->sign_time;
-
-		(void)dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME, &t,
-				   sizeof(t));
-	}
-	if (o->ttl != 0) {
-		uint64_t ttl = o->ttl;
-
-		(void)dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNATURETTL,
-				   &ttl, sizeof(ttl));
-	}
-	dkim = dkim_sign(lib, (const unsigned char *)"test", NULL,
-			 (dkim_sigkey_t)o->key_pem,
-			 (const unsigned char *)o->selector,
-			 (const unsigned char *)o->domain, DKIM_CANON_RELAXED,
-			 DKIM_CANON_RELAXED, o->alg, o->length, &st);
-	if (dkim == NULL)
-		goto out;
-	if (o->identity != NULL &&
-	    (st = dkim_set_signer(dkim, (const unsigned char *)o->identity)) !=
-		DKIM_STAT_OK)
-		goto out;
-	if ((st = dkim_test_feed(dkim, msg)) != DKIM_STAT_OK ||
-	    (st = dkim_getsighdr_d(dkim, strlen(DKIM_TEST_SIGHDR), &hdr,
-				   &hlen)) != DKIM_STAT_OK)
-		goto out;
-	if ((field = dkim_test_crlf((const char *)hdr, hlen)) == NULL)
-		goto out;
-	if ((out = malloc(strlen(DKIM_TEST_SIGHDR) + strlen(field) + 2 +
-			  strlen(msg) + 1)) != NULL)
-		sprintf(out, "%s%s\r\n%s", DKIM_TEST_SIGHDR, field, msg);
-out:
-	if (out == NULL)
-		fprintf(stderr, "dkim_test_sign: %s\n", dkim_getresultstr(st));
-	free(field);
-	if (dkim != NULL)
-		dkim_free(dkim);
-	if (lib != NULL)
-		dkim_close(lib);
-	return out;
-}

@@ -1,5 +1,5 @@
 /*
- * dkim_testsign.h - sign test messages with libopendkim's signing API
+ * dkim_testsign.h - sign test messages with a signer of the tests' own
  *
  * The tests sign their own messages so that every expectation comes from
  * what was signed and published, not from a verifier's output: a message
@@ -11,6 +11,11 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+
+/* signing algorithms (the names the tests used with libopendkim) */
+#define DKIM_SIGN_RSASHA1        0
+#define DKIM_SIGN_RSASHA256      1
+#define DKIM_SIGN_ED25519SHA256  2
 
 struct dkim_test_signopts {
 	const char *key_pem;  /* private key (PEM) */
@@ -34,6 +39,9 @@ char *dkim_test_sign(const char *msg, const struct dkim_test_signopts *o);
  * half of a PEM private key (malloc'd), or NULL
  */
 char *dkim_test_key_record(const char *pem);
+
+/* dkim_test_key_record_pkcs1 - the same for RSA with p= in PKCS#1 form */
+char *dkim_test_key_record_pkcs1(const char *pem);
 
 /* dkim_test_replace - copy of s with the first "from" replaced by "to" */
 char *dkim_test_replace(const char *s, const char *from, const char *to);

@@ -23,7 +23,6 @@
 
 #include <cmocka.h>
 
-#include <opendkim/dkim.h> /* DKIM_SIGN_* for the signing helper */
 
 #include "config.h"
 #include "auth/dkim.h"
@@ -46,6 +45,7 @@ struct state {
 	struct dkim_test_dns dns;
 	struct dkim_verifier *ver;
 	char *rec_rsa2048, *rec_rsa512, *rec_ed25519, *rec_testing, *rec_huge;
+	char *rec_pkcs1;
 };
 
 /* setup - hermetic DNS with every key the cases use, and a verifier */
@@ -62,8 +62,9 @@ setup(void **st)
 	s->rec_rsa2048 = dkim_test_key_record(dkim_test_key_rsa2048);
 	s->rec_rsa512 = dkim_test_key_record(dkim_test_key_rsa512);
 	s->rec_ed25519 = dkim_test_key_record(dkim_test_key_ed25519);
+	s->rec_pkcs1 = dkim_test_key_record_pkcs1(dkim_test_key_rsa2048);
 	if (s->rec_rsa2048 == NULL || s->rec_rsa512 == NULL ||
-	    s->rec_ed25519 == NULL)
+	    s->rec_ed25519 == NULL || s->rec_pkcs1 == NULL)
 		return -1;
 	s->rec_testing = malloc(strlen(s->rec_rsa2048) + 8);
 	if (s->rec_testing == NULL)
@@ -84,6 +85,8 @@ setup(void **st)
 		     s->rec_rsa512},
 		    {"ed._domainkey.example.com", DKIM_TEST_TXT,
 		     s->rec_ed25519},
+		    {"pkcs1._domainkey.example.com", DKIM_TEST_TXT,
+		     s->rec_pkcs1},
 		    {"testing._domainkey.example.com", DKIM_TEST_TXT,
 		     s->rec_testing},
 		    {"huge._domainkey.example.com", DKIM_TEST_TXT,
@@ -127,6 +130,7 @@ teardown(void **st)
 	free(s->rec_ed25519);
 	free(s->rec_testing);
 	free(s->rec_huge);
+	free(s->rec_pkcs1);
 	free(s);
 	return 0;
 }
@@ -256,6 +260,86 @@ test_good_ed25519(void **st)
 	assert_string_equal(o[0].selector, "ed");
 	assert_int_equal(o[0].keybits, 0);
 	free(o);
+	free(m);
+}
+
+/* test_pkcs1_key - a key published as a bare RSAPublicKey (PKCS#1, what
+ * RFC 6376 3.6.1 names) verifies like the SubjectPublicKeyInfo form */
+static void
+test_pkcs1_key(void **st)
+{
+	struct state *s = *st;
+	char *m = sign(base_msg, dkim_test_key_rsa2048, "pkcs1", "example.com",
+		       DKIM_SIGN_RSASHA256);
+
+	/* DER SEQUENCE { INTEGER n ...: no AlgorithmIdentifier */
+	assert_non_null(strstr(s->rec_pkcs1, "p=MIIBCgKCAQEA"));
+	one_result(*st, m, RES_PASS, NULL);
+	free(m);
+}
+
+/* test_domain_not_plain - d= must be a plain domain name (RFC 6376 3.5
+ * and 6.1.1): "example.com(.attacker.example" is permerror, never a pass
+ * for example.com */
+static void
+test_domain_not_plain(void **st)
+{
+	char *m = sign(base_msg, dkim_test_key_rsa2048, "rsa2048",
+		       "example.com", DKIM_SIGN_RSASHA256);
+	char *bad = dkim_test_replace(m, "d=example.com",
+				      "d=example.com(.attacker.example");
+
+	assert_non_null(bad);
+	one_result(*st, bad, RES_PERMERROR, "d= is not a domain name");
+	free(bad);
+	free(m);
+}
+
+/* test_body_no_final_crlf - a body whose last line has no CRLF gets one
+ * before canonicalisation (RFC 6376 3.4.3, 3.4.4); fed in any pieces */
+static void
+test_body_no_final_crlf(void **st)
+{
+	struct state *s = *st;
+	size_t len = strlen(base_msg);
+	char *text = malloc(len + 1), *m;
+
+	assert_non_null(text);
+	memcpy(text, base_msg, len - 2); /* without the last CRLF */
+	text[len - 2] = '\0';
+	m = sign(text, dkim_test_key_rsa2048, "rsa2048", "example.com",
+		 DKIM_SIGN_RSASHA256);
+	for (size_t chunk = 0; chunk < 4; chunk++) {
+		struct dkim_outcome *o = NULL;
+		size_t n = 0;
+
+		dkim_test_verify(s->ver, s->dns.res, m, strlen(m), chunk, &o,
+				 &n);
+		assert_int_equal(n, 1);
+		assert_int_equal(o[0].result, RES_PASS);
+		free(o);
+	}
+	free(m);
+	free(text);
+}
+
+/* test_key_cache - a key record is decoded once: the next signatures
+ * that name it take the parsed key from the cache */
+static void
+test_key_cache(void **st)
+{
+	struct state *s = *st;
+	char *m = sign(base_msg, dkim_test_key_rsa2048, "rsa2048",
+		       "example.com", DKIM_SIGN_RSASHA256);
+	unsigned long h0, p0, h1, p1;
+
+	one_result(s, m, RES_PASS, NULL);
+	dkim_verifier_keystats(s->ver, &h0, &p0);
+	for (int i = 0; i < 5; i++)
+		one_result(s, m, RES_PASS, NULL);
+	dkim_verifier_keystats(s->ver, &h1, &p1);
+	assert_int_equal(p1, p0);     /* nothing decoded again */
+	assert_int_equal(h1, h0 + 5); /* five answers from the cache */
 	free(m);
 }
 
@@ -825,15 +909,26 @@ test_hostile_input(void **st)
 		buf[i] = (char)((i * 7919u + 13u) % 256u);
 	memcpy(buf, "DKIM-Signature:", 15);
 	dkim_test_verify(s->ver, s->dns.res, buf, 8192, 5, &o, &n);
-	/* one signature field, no d= tag in it (RFC 6376 6.1.1: a
-	 * required tag is missing): permerror, and said why */
+	/* one signature field whose value is no tag-list (RFC 6376 3.2:
+	 * text between semicolons without "=" is no tag-spec, and "the
+	 * entire tag-list is invalid"): permerror, and said why */
 	assert_int_equal(n, 1);
 	assert_int_equal(o[0].result, RES_PERMERROR);
-	assert_string_equal(o[0].reason, "domain tag missing");
+	assert_non_null(strstr(o[0].reason, "invalid tag-list"));
 	free(o);
 	memcpy(buf + 100, "\r\n\r\n", 4);
 	dkim_test_verify(s->ver, s->dns.res, buf, 8192, 0, &o, &n);
 	/* the same with a header/body split at 100: same result */
+	assert_int_equal(n, 1);
+	assert_int_equal(o[0].result, RES_PERMERROR);
+	assert_non_null(strstr(o[0].reason, "invalid tag-list"));
+	free(o);
+	/* a well-formed tag-list without d=: RFC 6376 6.1.1, a required
+	 * tag is missing */
+	len = (size_t)sprintf(buf, "From: a@example.com\r\nDKIM-Signature: "
+				   "v=1; a=rsa-sha256; s=x; b=AAAA; bh=AAAA; "
+				   "h=from\r\n\r\nbody\r\n");
+	dkim_test_verify(s->ver, s->dns.res, buf, len, 0, &o, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(o[0].result, RES_PERMERROR);
 	assert_string_equal(o[0].reason, "domain tag missing");
@@ -873,6 +968,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_good_rsa),
 	    cmocka_unit_test(test_good_ed25519),
+	    cmocka_unit_test(test_pkcs1_key),
+	    cmocka_unit_test(test_key_cache),
+	    cmocka_unit_test(test_domain_not_plain),
+	    cmocka_unit_test(test_body_no_final_crlf),
 	    cmocka_unit_test(test_body_altered),
 	    cmocka_unit_test(test_header_altered),
 	    cmocka_unit_test(test_missing_key),
