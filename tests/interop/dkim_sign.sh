@@ -13,10 +13,13 @@
 set -u
 top_builddir=${top_builddir:-.}
 tool="$top_builddir/tests/unit/dkim_sign_tool"
+vg=
+[ -n "${AUTHTAG_VALGRIND:-}" ] && vg="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99"
 PY=/usr/bin/python3
 MAILAUTH_DIR=${MAILAUTH_DIR:-/opt/authtag-npm/node_modules/mailauth}
 $PY -c 'import dkim' 2>/dev/null || { echo "SKIP: python3-dkim missing"; exit 77; }
 [ -x "$tool" ] || { echo "build $tool first (make check does)"; exit 1; }
+tool="$vg $tool"
 mailauth=no
 if command -v node >/dev/null && [ -d "$MAILAUTH_DIR" ]; then
 	mailauth=yes
@@ -93,14 +96,14 @@ for m in m1 m2 m3; do
 	for key in rsa ed; do
 		for hc in simple relaxed; do
 			for bc in simple relaxed; do
-				"$tool" "$tmp/$key.pem" example.com $key $hc $bc <"$tmp/$m" >"$tmp/s" ||
+				$tool "$tmp/$key.pem" example.com $key $hc $bc <"$tmp/$m" >"$tmp/s" ||
 					{ failed=$((failed + 1)); echo "not ok - signing $m $key $hc/$bc"; continue; }
 				check "$key $hc/$bc $m" "$tmp/s" pass
 			done
 		done
 	done
 done
-"$tool" "$tmp/rsa.pem" example.com rsa relaxed relaxed alice@mail.example.com <"$tmp/m1" >"$tmp/s"
+$tool "$tmp/rsa.pem" example.com rsa relaxed relaxed alice@mail.example.com <"$tmp/m1" >"$tmp/s"
 check "i= in a subdomain" "$tmp/s" pass
 sed 's/this is signed/this is forged/' "$tmp/s" >"$tmp/f"
 # mailauth reports a body hash mismatch as "neutral"
