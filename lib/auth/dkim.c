@@ -135,26 +135,13 @@ dkim_msg_new(struct dkim_verifier *ver, struct dns_cache *dns)
 void
 dkim_msg_header(struct dkim_msg *msg, const char *name, const char *value)
 {
-	struct dkim_field *f;
-
 	if (msg == NULL || name == NULL || value == NULL || msg->eoh_done ||
 	    msg->broken)
 		return;
 	if (strcasecmp(name, DKIM_HDR_NAME) == 0)
 		msg->nsighdrs++;
-	if (sb_array_room(&msg->fields, msg->nfields, sizeof(*msg->fields)) !=
-	    0) {
+	if (!dkim_fields_add(&msg->fields, &msg->nfields, name, value))
 		msg->broken = true;
-		return;
-	}
-	f = &msg->fields[msg->nfields];
-	if ((f->name = strdup(name)) == NULL ||
-	    (f->value = strdup(value)) == NULL) {
-		free(f->name);
-		msg->broken = true;
-		return;
-	}
-	msg->nfields++;
 }
 
 /* dkim_reason_add - append "; text" to an outcome's reason */
@@ -569,11 +556,7 @@ dkim_msg_free(struct dkim_msg *msg)
 {
 	if (msg == NULL)
 		return;
-	for (size_t i = 0; i < msg->nfields; i++) {
-		free(msg->fields[i].name);
-		free(msg->fields[i].value);
-	}
-	free(msg->fields);
+	dkim_fields_free(msg->fields, msg->nfields);
 	for (size_t i = 0; i < msg->nsigs; i++) {
 		dkim_sig_clear(&msg->sigs[i].sig);
 		dkim_key_unref(msg->sigs[i].key);

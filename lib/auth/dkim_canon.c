@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <stdlib.h>
+
 #include "dkim_canon.h"
 #include "strbuf.h"
 
@@ -73,6 +75,36 @@ dkim_canon_header(struct strbuf *out, enum dkim_canon c, const char *name,
 	}
 	if (crlf)
 		sb_putn(out, "\r\n", 2);
+}
+
+/* dkim_fields_add - append a copy of one field */
+bool
+dkim_fields_add(struct dkim_field **fields, size_t *n, const char *name,
+		const char *value)
+{
+	struct dkim_field *f;
+
+	if (sb_array_room(fields, *n, sizeof(**fields)) != 0)
+		return false;
+	f = &(*fields)[*n];
+	if ((f->name = strdup(name)) == NULL ||
+	    (f->value = strdup(value)) == NULL) {
+		free(f->name);
+		return false;
+	}
+	(*n)++;
+	return true;
+}
+
+/* dkim_fields_free - free n fields and the array */
+void
+dkim_fields_free(struct dkim_field *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(fields[i].name);
+		free(fields[i].value);
+	}
+	free(fields);
 }
 
 /* dkim_canon_signed - append the fields h= names, canonicalised */

@@ -34,6 +34,13 @@ struct dkim_field {
 	char *value;
 };
 
+/* dkim_fields_add - append a copy of one field; false on no memory */
+bool dkim_fields_add(struct dkim_field **fields, size_t *n, const char *name,
+		     const char *value);
+
+/* dkim_fields_free - free n fields and the array */
+void dkim_fields_free(struct dkim_field *fields, size_t n);
+
 /*
  * dkim_canon_signed - append the fields a signature's h= names, in h=
  * order, canonicalised: the k-th naming of a field signs its k-th

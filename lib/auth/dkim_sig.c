@@ -218,27 +218,21 @@ dkim_sig_parse(const char *value, struct dkim_sig *sig, bool v05, char *err,
 {
 	struct dkim_taglist tl;
 	const struct dkim_tag *t, *b;
-	bool cover;
+	bool cover, invalid;
 	long long n;
 
 	memset(sig, 0, sizeof(*sig));
 	sig->length = -1;
 	sig->t = sig->x = -1;
-	if (dkim_tags_parse(value, strlen(value), &tl, err, errlen) != 0) {
-		char dup[8];
-
-		/* for the report: the first d= and s= anyway */
-		(void)dkim_tags_dup(value, dup, sizeof(dup), sig->domain,
-				    sizeof(sig->domain), sig->selector,
-				    sizeof(sig->selector));
-		return -1;
-	}
+	invalid = dkim_tags_parse(value, strlen(value), &tl, err, errlen) != 0;
 	if ((t = dkim_tags_get(&tl, "d")) != NULL)
 		dkim_copy_clean(sig->domain, sizeof(sig->domain), t->val,
 				t->vlen);
 	if ((t = dkim_tags_get(&tl, "s")) != NULL)
 		dkim_copy_clean(sig->selector, sizeof(sig->selector), t->val,
 				t->vlen);
+	if (invalid)
+		return -1; /* d= and s= kept for the report */
 	if ((t = dkim_tags_get(&tl, "a")) != NULL)
 		dkim_copy_clean(sig->algorithm, sizeof(sig->algorithm), t->val,
 				t->vlen);

@@ -230,22 +230,10 @@ dkim_signer_new(const struct dkim_signkey *key,
 void
 dkim_signer_header(struct dkim_signer *s, const char *name, const char *value)
 {
-	struct dkim_field *f;
-
 	if (s == NULL || s->oom)
 		return;
-	if (sb_array_room(&s->fields, s->nfields, sizeof(*s->fields)) != 0) {
+	if (!dkim_fields_add(&s->fields, &s->nfields, name, value))
 		s->oom = true;
-		return;
-	}
-	f = &s->fields[s->nfields];
-	if ((f->name = strdup(name)) == NULL ||
-	    (f->value = strdup(value)) == NULL) {
-		free(f->name);
-		s->oom = true;
-		return;
-	}
-	s->nfields++;
 }
 
 /* dkim_signer_body - a body chunk */
@@ -485,11 +473,7 @@ dkim_signer_free(struct dkim_signer *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->nfields; i++) {
-		free(s->fields[i].name);
-		free(s->fields[i].value);
-	}
-	free(s->fields);
+	dkim_fields_free(s->fields, s->nfields);
 	dkim_body_free(&s->body);
 	free(s);
 }

@@ -14,7 +14,6 @@
 
 #include "dkim_tags.h"
 
-#define DT_MAX_TAGS DKIM_TAGS_MAX
 
 /* dt_fws - RFC 5322 folding white space, as a tag-list may hold it */
 static bool
@@ -49,116 +48,64 @@ dt_copy(const char *s, size_t n, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-/* dkim_tags_dup - a tag named twice in the tag-list (or more tags than
- * any signer writes)? Names are compared whole, not cut */
-int
-dkim_tags_dup(const char *value, char *dup, size_t duplen, char *d,
-	      size_t dlen, char *s, size_t slen)
-{
-	struct {
-		const char *p;
-		size_t n;
-	} names[DT_MAX_TAGS];
-	size_t count = 0;
-	const char *p = value;
-
-	if (dlen > 0)
-		d[0] = '\0';
-	if (slen > 0)
-		s[0] = '\0';
-	if (duplen > 0)
-		dup[0] = '\0';
-	while (p != NULL && *p != '\0') {
-		const char *semi = strchr(p, ';');
-		const char *end = semi != NULL ? semi : p + strlen(p);
-		const char *eq = memchr(p, '=', (size_t)(end - p));
-
-		if (eq != NULL) {
-			size_t n = (size_t)(eq - p);
-			const char *name = dt_trim(p, &n);
-
-			for (size_t i = 0; i < count; i++)
-				if (names[i].n == n &&
-				    memcmp(names[i].p, name, n) == 0) {
-					dt_copy(name, n, dup, duplen);
-					return 1;
-				}
-			if (count == DT_MAX_TAGS) {
-				snprintf(dup, duplen, "(more than %d tags)",
-					 DT_MAX_TAGS);
-				return 1;
-			}
-			if (n == 1 && name[0] == 'd')
-				dt_copy(eq + 1, (size_t)(end - eq - 1), d,
-					dlen);
-			else if (n == 1 && name[0] == 's')
-				dt_copy(eq + 1, (size_t)(end - eq - 1), s,
-					slen);
-			if (n > 0) {
-				names[count].p = name;
-				names[count++].n = n;
-			}
-		}
-		p = semi != NULL ? semi + 1 : NULL;
-	}
-	return 0;
-}
-
 /* dkim_tags_parse - split a tag-list into its tag-specs */
 int
 dkim_tags_parse(const char *s, size_t len, struct dkim_taglist *tl, char *err,
 		size_t errlen)
 {
 	const char *p = s, *end = s + len;
+	bool bad = false;
 
 	tl->n = 0;
+	/* after an error the rest is still split (first occurrences,
+	 * first DKIM_TAGS_MAX tags) so that a report can name d= and s= */
 	while (p < end) {
 		const char *semi = memchr(p, ';', (size_t)(end - p));
 		const char *stop = semi != NULL ? semi : end;
 		const char *eq = memchr(p, '=', (size_t)(stop - p));
+		size_t n = (size_t)((eq != NULL ? eq : stop) - p);
+		size_t vn = eq != NULL ? (size_t)(stop - eq - 1) : 0;
+		const char *name = dt_trim(p, &n);
+		const char *val = eq != NULL ? dt_trim(eq + 1, &vn) : NULL;
+		bool dup = false;
 
+		p = semi != NULL ? semi + 1 : end;
 		if (eq == NULL) {
-			size_t n = (size_t)(stop - p);
-
 			/* only an empty tag-spec (";;", a final ";") may
 			 * lack its "=" */
-			if (dt_trim(p, &n) != NULL && n > 0) {
+			if (n > 0 && !bad) {
 				snprintf(err, errlen,
 					 "invalid tag-list (a tag without =)");
-				return -1;
+				bad = true;
 			}
-		} else {
-			size_t n = (size_t)(eq - p), vn = (size_t)(stop - eq - 1);
-			const char *name = dt_trim(p, &n);
-			const char *val = dt_trim(eq + 1, &vn);
+			continue;
+		}
+		if (n == 0)
+			continue;
+		for (size_t i = 0; i < tl->n && !dup; i++)
+			dup = tl->tag[i].nlen == n &&
+			      memcmp(tl->tag[i].name, name, n) == 0;
+		if (dup || tl->n == DKIM_TAGS_MAX) {
+			if (!bad && dup) {
+				char d[64];
 
-			for (size_t i = 0; i < tl->n; i++)
-				if (tl->tag[i].nlen == n &&
-				    memcmp(tl->tag[i].name, name, n) == 0) {
-					char dup[64];
-
-					dt_copy(name, n, dup, sizeof(dup));
-					snprintf(err, errlen,
-						 "tag %s= named twice", dup);
-					return -1;
-				}
-			if (tl->n == DKIM_TAGS_MAX) {
+				dt_copy(name, n, d, sizeof(d));
+				snprintf(err, errlen, "tag %s= named twice", d);
+			} else if (!bad) {
 				snprintf(err, errlen,
 					 "invalid tag-list (more than %d tags)",
 					 DKIM_TAGS_MAX);
-				return -1;
 			}
-			if (n > 0) {
-				tl->tag[tl->n].name = name;
-				tl->tag[tl->n].nlen = n;
-				tl->tag[tl->n].val = val;
-				tl->tag[tl->n].vlen = vn;
-				tl->n++;
-			}
+			bad = true;
+			continue;
 		}
-		p = semi != NULL ? semi + 1 : end;
+		tl->tag[tl->n].name = name;
+		tl->tag[tl->n].nlen = n;
+		tl->tag[tl->n].val = val;
+		tl->tag[tl->n].vlen = vn;
+		tl->n++;
 	}
-	return 0;
+	return bad ? -1 : 0;
 }
 
 /* dkim_tags_get - the tag called name, or NULL */

@@ -30,8 +30,10 @@ struct dkim_taglist {
  * Tag names are case-sensitive and may occur once (RFC 6376 3.2); more
  * than DKIM_TAGS_MAX tags is invalid too (a duplicate could hide behind
  * filler). A tag-spec without "=" makes the list invalid too; an empty
- * one (";;", a final ";") is skipped. Returns 0, or -1 with a reason in
- * err ("tag d= named twice", "invalid tag-list (more than 64 tags)").
+ * one (";;", a final ";") is skipped. Returns 0, or -1 with the first
+ * reason in err ("tag d= named twice", "invalid tag-list (more than 64
+ * tags)"); tl then still holds the first occurrence of each tag, for a
+ * report.
  */
 int dkim_tags_parse(const char *s, size_t len, struct dkim_taglist *tl,
 		    char *err, size_t errlen);
@@ -54,21 +56,5 @@ bool dkim_tags_in(const struct dkim_tag *t, const char *word);
  */
 long dkim_tags_b64(const struct dkim_tag *t, unsigned char *out,
 		   size_t outlen);
-
-/*
- * dkim_tags_dup - does the tag-list in value name a tag twice?
- *
- * RFC 6376 3.2: "Tags with duplicate names MUST NOT occur within a single
- * tag-list; if a tag name does occur more than once, the entire tag-list
- * is invalid." Tag names are compared case-sensitively, with surrounding
- * FWS ignored. More than 64 tags also count as invalid ("(more than 64
- * tags)" in dup): no signer writes that many, and a table of the first
- * ones would let a duplicate hide behind filler. Returns 1 and the name
- * (cut to fit) in dup, or 0. Also
- * copies the first d= and s= values (for the report) into d and s, ""
- * when absent. Linear in the length of value; nothing is allocated.
- */
-int dkim_tags_dup(const char *value, char *dup, size_t duplen, char *d,
-		  size_t dlen, char *s, size_t slen);
 
 #endif
