@@ -20,6 +20,7 @@
 
 #include "build.h"
 #include "config.h"
+#include "hostlist.h"
 
 #ifndef PSL_DEFAULT
 #define PSL_DEFAULT "/usr/share/publicsuffix/public_suffix_list.dat"
@@ -31,16 +32,8 @@
 
 #define CONFIG_LINE_MAX 4096
 
-typedef int (*config_parser)(struct config *cfg, const char *value,
-			     const char **why);
-
-struct config_key {
-	const char *name;
-	config_parser parse;
-};
-
 /* config_strdup_into - replace *slot with a copy of value */
-static int
+int
 config_strdup_into(char **slot, const char *value, const char **why)
 {
 	char *copy = strdup(value);
@@ -55,7 +48,7 @@ config_strdup_into(char **slot, const char *value, const char **why)
 }
 
 /* config_parse_bool - yes/no and friends */
-static int
+int
 config_parse_bool(const char *value, bool *out, const char **why)
 {
 	static const char *yes[] = {"yes", "true", "on", "1"};
@@ -76,7 +69,7 @@ config_parse_bool(const char *value, bool *out, const char **why)
 }
 
 /* config_parse_uint - a decimal number in [min, max] */
-static int
+int
 config_parse_uint(const char *value, unsigned min, unsigned max, unsigned *out,
 		  const char **why)
 {
@@ -91,47 +84,6 @@ config_parse_uint(const char *value, unsigned min, unsigned max, unsigned *out,
 		return -1;
 	}
 	*out = (unsigned)n;
-	return 0;
-}
-
-/* config_parse_net - parse "addr[/prefix]" into a config_net */
-int
-config_parse_net(const char *text, struct config_net *net)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	char *slash;
-	unsigned max;
-
-	if (strlen(text) >= sizeof(buf))
-		return -1;
-	snprintf(buf, sizeof(buf), "%s", text);
-	slash = strchr(buf, '/');
-	if (slash != NULL)
-		*slash++ = '\0';
-	memset(net, 0, sizeof(*net));
-	if (inet_pton(AF_INET, buf, net->addr) == 1) {
-		net->family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, net->addr) == 1) {
-		net->family = AF_INET6;
-		max = 128;
-	} else {
-		return -1;
-	}
-	net->prefix = max;
-	if (slash != NULL) {
-		char *end;
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(slash, &end, 10);
-		if (errno || end == slash || *end || n > max)
-			return -1;
-		net->prefix = (unsigned)n;
-	}
-	/* mask the host bits so that matching is a plain compare */
-	for (unsigned bit = net->prefix; bit < max; bit++)
-		net->addr[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
 	return 0;
 }
 
@@ -161,7 +113,7 @@ config_add_trusted(struct config *cfg, const char *item, const char **why)
 {
 	struct config_net net, *grown;
 
-	if (config_parse_net(item, &net) != 0) {
+	if (hostlist_parse_net(item, &net) != 0) {
 		*why = "expected an address or address/prefix";
 		return -1;
 	}
@@ -318,6 +270,12 @@ key_dkim_max_sigs(struct config *cfg, const char *v, const char **why)
 static int
 key_dkim_min_bits(struct config *cfg, const char *v, const char **why)
 {
+	/* opendkim's MinimumKeyBits (config_sign.c) sets the same */
+	if (cfg->min_key_bits_set) {
+		*why = "DKIMMinKeyBits and MinimumKeyBits both given";
+		return -1;
+	}
+	cfg->min_key_bits_set = true;
 	return config_parse_uint(v, 512, 16384, &cfg->dkim_min_key_bits, why);
 }
 
@@ -639,12 +597,14 @@ config_new_defaults(void)
 	cfg->required_score = 5.0;
 	cfg->spamd_max_size = 512000; /* spamc's default, 500 KiB */
 	cfg->spamd_timeout = 30;
+	cfg->sign_hcanon = cfg->sign_bcanon = SIGN_CANON_RELAXED;
 	if (config_strdup_into(&cfg->authserv_id, host, &why) ||
 	    config_strdup_into(&cfg->public_suffix_list, PSL_DEFAULT, &why) ||
 	    config_strdup_into(&cfg->trust_anchor_file,
 			       "/usr/share/dns/root.key", &why) ||
 	    config_strdup_into(&cfg->syslog_facility, "mail", &why) ||
 	    key_trusted(cfg, "127.0.0.0/8, ::1/128", &why) ||
+	    config_strdup_into(&cfg->oversign_headers, "From", &why) ||
 	    key_scorers(cfg, "rules", &why) ||
 	    config_strdup_into(&cfg->rules_dir, RULES_DIR_DEFAULT, &why) ||
 	    config_strdup_into(&cfg->user_prefs, "~%u/.spamassassin/user_prefs",
@@ -683,10 +643,14 @@ config_apply_line(struct config *cfg, char *line, bool *seen,
 	value = config_trim(line + klen);
 	key[klen] = '\0';
 	*key_out = key;
-	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
-		if (strcasecmp(key, config_keys[i].name) != 0)
+	for (size_t i = 0; i < CONFIG_NKEYS + config_sign_nkeys; i++) {
+		const struct config_key *k =
+		    i < CONFIG_NKEYS ? &config_keys[i]
+				     : &config_sign_keys[i - CONFIG_NKEYS];
+
+		if (strcasecmp(key, k->name) != 0)
 			continue;
-		*key_out = config_keys[i].name;
+		*key_out = k->name;
 		if (seen[i]) {
 			*why = "given twice";
 			return -1;
@@ -696,7 +660,7 @@ config_apply_line(struct config *cfg, char *line, bool *seen,
 			*why = "has no value";
 			return -1;
 		}
-		return config_keys[i].parse(cfg, value, why);
+		return k->parse(cfg, value, why);
 	}
 	*why = "unknown key";
 	return -1;
@@ -706,7 +670,7 @@ config_apply_line(struct config *cfg, char *line, bool *seen,
 int
 config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
-	bool seen[CONFIG_NKEYS] = {false};
+	bool seen[CONFIG_NKEYS + CONFIG_SIGN_KEYS_MAX] = {false};
 	char line[CONFIG_LINE_MAX];
 	struct config *cfg;
 	unsigned lineno = 0;
@@ -784,6 +748,7 @@ config_free(struct config *cfg)
 	free(cfg->user_prefs);
 	free(cfg->spamd_socket);
 	free(cfg->spamd_user);
+	config_free_signing(cfg);
 	free(cfg);
 }
 
@@ -794,34 +759,10 @@ config_is_trusted(const struct config *cfg, const char *ip)
 	unsigned char addr[16];
 	int family;
 
-	if (ip == NULL)
+	if (hostlist_parse_ip(ip, addr, &family) != 0)
 		return false;
-	if (inet_pton(AF_INET, ip, addr) == 1) {
-		family = AF_INET;
-	} else if (inet_pton(AF_INET6, ip, addr) == 1) {
-		static const unsigned char mapped[12] = {
-		    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-		family = AF_INET6;
-		if (memcmp(addr, mapped, 12) == 0) {
-			memmove(addr, addr + 12, 4);
-			family = AF_INET;
-		}
-	} else {
-		return false;
-	}
-	for (size_t i = 0; i < cfg->ntrusted; i++) {
-		const struct config_net *n = &cfg->trusted[i];
-		unsigned full = n->prefix / 8, rest = n->prefix % 8;
-
-		if (n->family != family)
-			continue;
-		if (memcmp(addr, n->addr, full) != 0)
-			continue;
-		if (rest != 0 &&
-		    ((addr[full] ^ n->addr[full]) & (0xff00u >> rest) & 0xff))
-			continue;
-		return true;
-	}
+	for (size_t i = 0; i < cfg->ntrusted; i++)
+		if (hostlist_net_contains(&cfg->trusted[i], family, addr))
+			return true;
 	return false;
 }

@@ -39,6 +39,13 @@ struct config_net {
 	unsigned prefix;        /* prefix length */
 };
 
+enum sign_canon {
+	SIGN_CANON_SIMPLE = 0,
+	SIGN_CANON_RELAXED,
+};
+
+struct hostlist;
+
 struct config {
 	char *path; /* file it came from, or NULL for defaults */
 
@@ -53,6 +60,27 @@ struct config {
 	size_t ntrusted;
 	bool reject_failures;                 /* RejectFailures */
 	enum dmarc_temperror dmarc_temperror; /* DMARCTempError */
+
+	/* signing (config_sign.c): opendkim's names; the tables are loaded
+	 * and checked when the engine is built (lib/auth/dkim_signtab.c) */
+	char *sign_domain;       /* Domain (dataset) */
+	char *sign_selector;     /* Selector */
+	char *sign_keyfile;      /* KeyFile */
+	char *key_table;         /* KeyTable (dataset spec) */
+	char *signing_table;     /* SigningTable (dataset spec) */
+	bool multiple_signatures; /* MultipleSignatures */
+	char *sign_headers;      /* SignHeaders (dataset), NULL: default */
+	char *oversign_headers;  /* OversignHeaders (dataset), "From" */
+	char *omit_headers;      /* OmitHeaders (dataset), NULL: default */
+	enum sign_canon sign_hcanon, sign_bcanon; /* Canonicalization */
+	unsigned signature_ttl;  /* SignatureTTL, seconds; 0: no x= */
+	bool sub_domains;        /* SubDomains */
+	bool require_safe_keys;  /* RequireSafeKeys: unsafe key = error */
+	bool sign_require_auth_domain; /* SigningRequireAuthDomain */
+	struct hostlist *internal_hosts; /* InternalHosts, NULL: trusted */
+	struct hostlist *peer_list;      /* PeerList: not processed */
+	struct hostlist *external_ignore; /* ExternalIgnoreList */
+	bool min_key_bits_set;   /* DKIMMinKeyBits or MinimumKeyBits given */
 
 	/* DNS */
 	enum resolver_mode resolver;
@@ -103,16 +131,34 @@ int config_load(const char *path, struct config **out, char *err,
 /* config_free - free a config and everything it holds */
 void config_free(struct config *cfg);
 
+/* config_free_signing - free the signing part (config_sign.c) */
+void config_free_signing(struct config *cfg);
+
+/* one key of authtag.conf and its parser */
+typedef int (*config_parser)(struct config *cfg, const char *value,
+			     const char **why);
+struct config_key {
+	const char *name;
+	config_parser parse;
+};
+
+/* the signing keys (config_sign.c), looked up after config.c's own */
+#define CONFIG_SIGN_KEYS_MAX 32
+extern const struct config_key config_sign_keys[];
+extern const size_t config_sign_nkeys;
+
+/* config_parse_bool, config_parse_uint, config_strdup_into - the value
+ * parsers config.c and config_sign.c share; 0, or -1 with why */
+int config_parse_bool(const char *value, bool *out, const char **why);
+int config_parse_uint(const char *value, unsigned min, unsigned max,
+		      unsigned *out, const char **why);
+int config_strdup_into(char **slot, const char *value, const char **why);
+
 /*
  * config_is_trusted - is this address in TrustedNetworks?
  *
  * ip is the textual client address (IPv4, IPv6, or IPv4-mapped IPv6).
  */
 bool config_is_trusted(const struct config *cfg, const char *ip);
-
-/*
- * config_parse_net - parse "addr[/prefix]" into a config_net; 0 or -1
- */
-int config_parse_net(const char *text, struct config_net *net);
 
 #endif

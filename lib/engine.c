@@ -31,10 +31,12 @@
 #include "authres.h"
 #include "config.h"
 #include "auth/dkim.h"
+#include "auth/dkim_signtab.h"
 #include "auth/dmarc.h"
 #include "dns/dns.h"
 #include "engine.h"
 #include "engine_int.h"
+#include "hostlist.h"
 #include "auth/spf.h"
 #include "mailaddr.h"
 #include "score/score.h"
@@ -58,7 +60,8 @@ engine_new(const struct config *cfg, char *err, size_t errlen)
 	if ((eng->dns = dns_resolver_new(cfg, err, errlen)) == NULL ||
 	    (eng->dkim = dkim_verifier_new(cfg, err, errlen)) == NULL ||
 	    (eng->dmarc = dmarc_ctx_new(cfg, err, errlen)) == NULL ||
-	    (eng->score = score_stage_new(cfg, err, errlen)) == NULL) {
+	    (eng->score = score_stage_new(cfg, err, errlen)) == NULL ||
+	    (eng->signtab = dkim_signtab_new(cfg, err, errlen)) == NULL) {
 		engine_free(eng);
 		return NULL;
 	}
@@ -72,6 +75,7 @@ engine_free(struct engine *eng)
 {
 	if (eng == NULL)
 		return;
+	dkim_signtab_free(eng->signtab);
 	score_stage_free(eng->score);
 	dmarc_ctx_free(eng->dmarc);
 	dkim_verifier_free(eng->dkim);
@@ -115,6 +119,25 @@ engine_conn_new(struct engine *eng, const char *client_ip)
 	return conn;
 }
 
+/* engine_conn_client_name - the client's host name as the MTA knows it */
+void
+engine_conn_client_name(struct engine_conn *conn, const char *name)
+{
+	if (conn == NULL)
+		return;
+	free(conn->client_name);
+	conn->client_name = name != NULL && *name ? strdup(name) : NULL;
+}
+
+/* engine_conn_is_peer - is the client in PeerList? */
+bool
+engine_conn_is_peer(const struct engine_conn *conn)
+{
+	return conn != NULL && conn->client_ip != NULL &&
+	       hostlist_match(conn->eng->cfg->peer_list, conn->client_ip,
+			      conn->client_name);
+}
+
 /* engine_conn_helo - the HELO/EHLO argument */
 void
 engine_conn_helo(struct engine_conn *conn, const char *helo)
@@ -149,6 +172,7 @@ engine_conn_free(struct engine_conn *conn)
 	if (conn == NULL)
 		return;
 	free(conn->client_ip);
+	free(conn->client_name);
 	free(conn->helo);
 	free(conn->auth_user);
 	free(conn);
@@ -319,6 +343,7 @@ engine_msg_eoh(struct engine_msg *msg)
 		return;
 	dns_cache_set_deadline(msg->dns, ENGINE_PHASE_DNS_MS);
 	dkim_msg_eoh(msg->dkim);
+	engine_sign_eoh(msg);
 }
 
 /* engine_msg_body - a body chunk */
@@ -330,6 +355,7 @@ engine_msg_body(struct engine_msg *msg, const unsigned char *data, size_t len)
 	if (msg == NULL || data == NULL || len == 0)
 		return;
 	dkim_msg_body(msg->dkim, data, len);
+	engine_sign_body(msg, data, len);
 	/* the scorers see the first body_limit bytes, never the whole body */
 	room = msg->conn->eng->body_limit - msg->body.len;
 	take = len < room ? len : room;
@@ -430,11 +456,7 @@ engine_msg_score(struct engine_msg *msg, const char *ar_value,
 	for (size_t i = 0; i < msg->nheaders; i++) {
 		const struct engine_header *h = &msg->headers[i];
 
-		if (score_header_is_spam(h->name) ||
-		    (strcasecmp(h->name, "Authentication-Results") == 0 &&
-		     ar_is_ours(h->value, eng->cfg->authserv_id)) ||
-		    (strcasecmp(h->name, "ARC-Authentication-Results") == 0 &&
-		     ar_arc_is_ours(h->value, eng->cfg->authserv_id)))
+		if (engine_header_removed(eng, h->name, h->value))
 			continue;
 		names[n] = h->name;
 		values[n++] = h->value;
@@ -491,7 +513,7 @@ int
 engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 {
 	struct engine_conn *conn;
-	size_t insert_cap = 0;
+	size_t insert_cap = 0, ar;
 	char *value;
 
 	memset(edits, 0, sizeof(*edits));
@@ -521,6 +543,13 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 		edits->incomplete = true;
 		return -1;
 	}
+	/* our signatures first: they stand at the very top */
+	if (engine_sign_eom(msg, edits, &insert_cap) != 0) {
+		engine_edits_drop_inserts(edits);
+		edits->incomplete = true;
+		return -1;
+	}
+	ar = edits->ninsert;
 	value = ar_format(conn->eng->cfg->authserv_id, &msg->results);
 	if (value == NULL ||
 	    engine_edits_insert(edits, &insert_cap, "Authentication-Results",
@@ -528,7 +557,7 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 	    /* mail from trusted networks and authenticated users is not
 	     * scored: it is our users' own */
 	    (!engine_conn_is_trusted(conn) &&
-	     engine_msg_score(msg, edits->insert[0].value, edits,
+	     engine_msg_score(msg, edits->insert[ar].value, edits,
 			      &insert_cap) != 0)) {
 		/* a partial tag would be a wrong one: none at all */
 		engine_edits_drop_inserts(edits);
@@ -623,6 +652,7 @@ engine_msg_free(struct engine_msg *msg)
 {
 	if (msg == NULL)
 		return;
+	engine_sign_free(msg);
 	dkim_msg_free(msg->dkim);
 	dns_cache_free(msg->dns);
 	free(msg->mail_from);

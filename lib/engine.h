@@ -68,6 +68,7 @@ struct engine_edits {
 	size_t nremove;
 	struct engine_action action;
 	size_t cut_from; /* our A-R was cut at a ';' from this length; 0 */
+	size_t cut_index; /* which insert was cut */
 	bool incomplete; /* memory ran out: results missing, not tagged */
 };
 
@@ -92,6 +93,14 @@ const struct config *engine_config(const struct engine *eng);
  * default TrustedNetworks trusts.
  */
 struct engine_conn *engine_conn_new(struct engine *eng, const char *client_ip);
+
+/* engine_conn_client_name - the client's host name as the MTA knows it
+ * (for InternalHosts, PeerList and ExternalIgnoreList name entries) */
+void engine_conn_client_name(struct engine_conn *conn, const char *name);
+
+/* engine_conn_is_peer - is the client in PeerList: its mail passes
+ * untouched, neither checked nor signed? */
+bool engine_conn_is_peer(const struct engine_conn *conn);
 
 /* engine_conn_helo - the HELO/EHLO argument */
 void engine_conn_helo(struct engine_conn *conn, const char *helo);
@@ -168,6 +177,25 @@ const char *engine_msg_from_domain(struct engine_msg *msg);
 
 /* engine_msg_mail_domain - the MAIL FROM domain ("" for none), for logs */
 const char *engine_msg_mail_domain(const struct engine_msg *msg);
+
+/* engine_msg_sign_log - for the log line after engine_msg_eom:
+ * "example.com:sel" for each signature made, "no(why)" when signing was
+ * wanted but not done (or an outside client used one of our signing
+ * domains), "" when signing did not apply */
+const char *engine_msg_sign_log(const struct engine_msg *msg);
+
+/* engine_warnings - "" or lines (each ending in '\n') about settings the
+ * configuration loaded with but should not have, for the log */
+const char *engine_warnings(const struct engine *eng);
+
+/*
+ * engine_check_keys - `authtag -n`: look up each signing selector's key
+ * record and report, one line each through report, whether it is the
+ * public half of our private key; returns how many are not
+ */
+int engine_check_keys(struct engine *eng,
+		      void (*report)(void *arg, bool ok, const char *line),
+		      void *arg);
 
 /* engine_msg_results - the results (valid after engine_msg_eom) */
 const struct auth_results *engine_msg_results(const struct engine_msg *msg);

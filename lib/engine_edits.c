@@ -217,6 +217,7 @@ engine_edits_cut(struct engine_edits *edits)
 			semi--;
 		*semi = '\0';
 		edits->cut_from = len;
+		edits->cut_index = i;
 	}
 }
 

@@ -34,12 +34,14 @@ struct engine {
 	struct dkim_verifier *dkim;
 	struct dmarc_ctx *dmarc;
 	struct score_stage *score;
+	struct dkim_signtab *signtab; /* KeyTable/SigningTable and keys */
 	size_t body_limit; /* body bytes the scorers want */
 };
 
 struct engine_conn {
 	struct engine *eng;
 	char *client_ip; /* NULL: unknown (no SPF) */
+	char *client_name; /* the MTA's name for the client, or NULL */
 	char *helo;
 	char *auth_user;
 	bool trusted;
@@ -94,6 +96,8 @@ struct engine_msg {
 	struct score_outcome score;
 	bool scored;
 	struct auth_results results;
+	struct engine_sign *sign; /* signing this message (engine_sign.c) */
+	char sign_log[512];       /* "d:s,d:s", "no(why)" or "" */
 	bool done;
 };
 
@@ -114,6 +118,21 @@ void engine_msg_decide(const struct engine_msg *msg,
 
 /* engine_edits_cut - keep inserted headers under ENGINE_HEADER_MAX */
 void engine_edits_cut(struct engine_edits *edits);
+
+/* engine_header_removed - a header the engine removes (forged A-R,
+ * ARC-A-R claiming our id, incoming X-Spam-*) */
+bool engine_header_removed(const struct engine *eng, const char *name,
+			   const char *value);
+
+/* engine_sign_eoh, engine_sign_body, engine_sign_eom, engine_sign_free -
+ * signing the message (engine_sign.c); eom appends the DKIM-Signature
+ * fields to edits and returns -1 when memory ran out */
+void engine_sign_eoh(struct engine_msg *msg);
+void engine_sign_body(struct engine_msg *msg, const unsigned char *data,
+		      size_t len);
+int engine_sign_eom(struct engine_msg *msg, struct engine_edits *edits,
+		    size_t *cap);
+void engine_sign_free(struct engine_msg *msg);
 
 /* engine_edits_drop_inserts - forget every header to insert */
 void engine_edits_drop_inserts(struct engine_edits *edits);

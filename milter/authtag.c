@@ -147,6 +147,28 @@ authtag_load(const char *path, char *err, size_t errlen)
 	return cfg;
 }
 
+/* authtag_warn - log each line of the engine's warnings */
+static void
+authtag_warn(const struct engine *eng)
+{
+	const char *w = engine_warnings(eng);
+
+	while (*w != '\0') {
+		size_t len = strcspn(w, "\n");
+
+		mlog(LOG_WARNING, "%.*s", (int)len, w);
+		w += len + (w[len] == '\n');
+	}
+}
+
+/* authtag_check_report - print one line of the DNS key check */
+static void
+authtag_check_report(void *arg, bool ok, const char *line)
+{
+	(void)arg;
+	printf("authtag: %s%s\n", ok ? "" : "warning: ", line);
+}
+
 /* authtag_check - -n: load and build everything, then say so */
 static int
 authtag_check(const struct authtag_opts *opts)
@@ -170,6 +192,10 @@ authtag_check(const struct authtag_opts *opts)
 		config_free(cfg);
 		return 2;
 	}
+	fputs(engine_warnings(eng), stdout);
+	/* a selector published wrong fails every message it signs:
+	 * say so now, while nothing depends on it yet */
+	(void)engine_check_keys(eng, authtag_check_report, NULL);
 	engine_free(eng);
 	printf("authtag: configuration %s OK\n",
 	       cfg->path != NULL ? cfg->path : "(defaults)");
@@ -206,6 +232,7 @@ authtag_reload(struct authtag *at)
 		config_free(cfg);
 		return;
 	}
+	authtag_warn(eng);
 	if ((at->opts.socket == NULL &&
 	     authtag_differs(cfg->socket, at->socket)) ||
 	    authtag_differs(cfg->pid_file, at->pid_file) ||
@@ -364,6 +391,7 @@ authtag_start(struct authtag *at, struct config *cfg,
 		daemon_ready_fail(ready, 2, err);
 		return 2;
 	}
+	authtag_warn(eng);
 	if (milter_shared_init(&at->shared, cfg, eng) != 0) {
 		engine_free(eng);
 		mlog(LOG_ERR, "out of memory");

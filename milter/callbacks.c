@@ -174,7 +174,6 @@ mc_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	struct mconn *mc = mc_get(ctx);
 
-	(void)hostname; /* the address is what SPF and trust look at */
 	if (mc == NULL && (mc = mc_new(ctx)) == NULL) {
 		/* no negotiation state: the MTA expects a reply here */
 		return SMFIS_ACCEPT;
@@ -197,6 +196,14 @@ mc_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		     "conn %lu: out of memory for client [%s]: its mail will "
 		     "pass untagged",
 		     mc->seq, mc->client_ip);
+	/* the name is for InternalHosts and PeerList entries that are names */
+	engine_conn_client_name(mc->ec, hostname);
+	if (engine_conn_is_peer(mc->ec)) {
+		mlog(LOG_INFO, "conn %lu: client [%s] is in PeerList: its mail "
+			       "passes unchecked",
+		     mc->seq, mc->client_ip);
+		return SMFIS_ACCEPT;
+	}
 	return mc_reply(mc, SMFIP_NR_CONN);
 }
 
@@ -358,8 +365,8 @@ mc_apply_edits(SMFICTX *ctx, struct mconn *mc, const struct engine_edits *ed)
 	}
 	if (ed->cut_from > 0)
 		mlog(LOG_WARNING, "%s: %s header of %zu bytes cut to %zu",
-		     mc->msg->queue_id, ed->insert[0].name, ed->cut_from,
-		     strlen(ed->insert[0].value));
+		     mc->msg->queue_id, ed->insert[ed->cut_index].name,
+		     ed->cut_from, strlen(ed->insert[ed->cut_index].value));
 	/* inserted at index 0 in reverse, so they end up in list order */
 	for (size_t i = ed->ninsert; i-- > 0 && failed == 0;) {
 		const struct header_edit *h = &ed->insert[i];
@@ -484,6 +491,7 @@ mc_eom(SMFICTX *ctx)
 		.local = m->local,
 		.trusted = trusted,
 		.action = action,
+		.sign = m->em != NULL ? engine_msg_sign_log(m->em) : "",
 		.scored = scored,
 		.score = score,
 	    },

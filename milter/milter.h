@@ -111,6 +111,7 @@ struct milter_msg_info {
 	bool local;         /* sendmail(1) / non_smtpd_milters submission */
 	bool trusted;       /* TrustedNetworks or SMTP AUTH */
 	const char *action; /* "tagged", "rejected", "quarantined", ... */
+	const char *sign;   /* engine_msg_sign_log: "" when not signing */
 	bool scored;               /* false: the fields below are unset */
 	struct engine_score_log score;
 };

@@ -8,6 +8,9 @@
  *   rcpts=1 spf=pass dkim=pass:example.com dmarc=pass(p=reject)
  *   score=-0.1/5.0 tagged
  *
+ * (with " signed=example.com:sel" or " signed=no(why)" before the last
+ * word when the message was ours to sign)
+ *
  * and milter_sanitize(), through which every value that came from a
  * message or an MTA passes before it reaches a log line or an SMTP
  * reply: a sender must not be able to forge log lines or break a reply.
@@ -95,7 +98,7 @@ milter_summary(const struct milter_msg_info *info,
 	       const struct auth_results *res)
 {
 	char dkim[512], dmarc[64], spf[64], who[128], auth[RES_ADDRESS_MAX];
-	char score[64] = "";
+	char score[64] = "", sign[600] = "";
 
 	if (info->local)
 		snprintf(who, sizeof(who), "local (sendmail) client=%s",
@@ -125,17 +128,31 @@ milter_summary(const struct milter_msg_info *info,
 		milter_sanitize(user, sizeof(user), res->auth_user);
 		snprintf(auth, sizeof(auth), " auth=%s", user);
 	}
+	if (info->sign != NULL && info->sign[0] != '\0') {
+		size_t i = 0;
+
+		/* our own words around a normalised domain; blanks kept so
+		 * the reason reads as a sentence, controls never */
+		i = (size_t)snprintf(sign, sizeof(sign), " signed=");
+		for (const char *p = info->sign; *p && i + 1 < sizeof(sign);
+		     p++)
+			sign[i++] = (unsigned char)*p >= 32 &&
+					    (unsigned char)*p < 127 && *p != '%'
+					? *p
+					: '?';
+		sign[i] = '\0';
+	}
 	if (info->scored)
 		snprintf(score, sizeof(score), " score=%.1f/%.1f",
 			 info->score.score, info->score.required);
 	mlog(LOG_INFO,
 	     "%s: %s%s mailfrom=%s from=%s rcpts=%u spf=%s%s%s dkim=%s "
-	     "dmarc=%s%s %s",
+	     "dmarc=%s%s%s %s",
 	     info->queue_id[0] ? info->queue_id : "NOQUEUE", who, auth,
 	     info->mail_domain[0] ? info->mail_domain : "<>", info->from_domain,
 	     info->nrcpts, spf, res->spf_helo.checked ? " helo=" : "",
 	     res->spf_helo.checked ? result_name(res->spf_helo.result) : "",
-	     dkim, dmarc, score, info->action);
+	     dkim, dmarc, score, sign, info->action);
 	if (info->scored && info->score.problems[0] != '\0') {
 		char why[512];
 

@@ -114,35 +114,70 @@ dkim_raw_ed25519(const char *text)
 	return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, raw, 32);
 }
 
-/* dkim_signkey_load - a private key from a file */
+/* dkim_der_key - a base64 DER private key (PKCS#8 or PKCS#1 RSA), as
+ * opendkim accepts inline in a KeyTable */
+static EVP_PKEY *
+dkim_der_key(const char *text)
+{
+	unsigned char *der;
+	const unsigned char *p;
+	char *clean;
+	size_t o = 0, n = strlen(text);
+	EVP_PKEY *pk = NULL;
+	int len;
+
+	if (n == 0 || (clean = malloc(n + 1)) == NULL)
+		return NULL;
+	for (; *text != '\0'; text++)
+		if (*text != ' ' && *text != '\t' && *text != '\r' &&
+		    *text != '\n')
+			clean[o++] = *text;
+	clean[o] = '\0';
+	if (o % 4 != 0 || (der = malloc(o / 4 * 3 + 1)) == NULL) {
+		free(clean);
+		return NULL;
+	}
+	len = EVP_DecodeBlock(der, (unsigned char *)clean, (int)o);
+	/* EVP_DecodeBlock counts the padding as data: DER ignores it */
+	if (len > 0) {
+		p = der;
+		pk = d2i_AutoPrivateKey(NULL, &p, len);
+	}
+	OPENSSL_cleanse(der, o / 4 * 3 + 1);
+	OPENSSL_cleanse(clean, o);
+	free(der);
+	free(clean);
+	return pk;
+}
+
+/* dkim_signkey_parse - a private key from text (PEM, dkimpy's raw
+ * ed25519, or base64 DER); what names it in messages */
 struct dkim_signkey *
-dkim_signkey_load(const char *path, bool *unsafe, char *err, size_t errlen)
+dkim_signkey_parse(const char *text, const char *what, char *err,
+		   size_t errlen)
 {
 	struct dkim_signkey *key;
-	char *text = dkim_read_file(path, unsafe, err, errlen);
 	BIO *bio;
 	EVP_PKEY *pk = NULL;
 	int id;
 
-	if (text == NULL)
-		return NULL;
 	if ((bio = BIO_new_mem_buf(text, -1)) != NULL) {
 		pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 		BIO_free(bio);
 	}
 	if (pk == NULL)
 		pk = dkim_raw_ed25519(text);
+	if (pk == NULL && strstr(text, "-----") == NULL)
+		pk = dkim_der_key(text);
 	ERR_clear_error();
-	OPENSSL_cleanse(text, strlen(text));
-	free(text);
 	if (pk == NULL) {
 		snprintf(err, errlen, "%s: no private key in PEM or dkimpy form",
-			 path);
+			 what);
 		return NULL;
 	}
 	id = EVP_PKEY_get_base_id(pk);
 	if (id != EVP_PKEY_RSA && id != EVP_PKEY_ED25519) {
-		snprintf(err, errlen, "%s: not an RSA or ed25519 key", path);
+		snprintf(err, errlen, "%s: not an RSA or ed25519 key", what);
 		EVP_PKEY_free(pk);
 		return NULL;
 	}
@@ -153,6 +188,21 @@ dkim_signkey_load(const char *path, bool *unsafe, char *err, size_t errlen)
 	}
 	key->pkey = pk;
 	key->ed25519 = id == EVP_PKEY_ED25519;
+	return key;
+}
+
+/* dkim_signkey_load - a private key from a file */
+struct dkim_signkey *
+dkim_signkey_load(const char *path, bool *unsafe, char *err, size_t errlen)
+{
+	struct dkim_signkey *key;
+	char *text = dkim_read_file(path, unsafe, err, errlen);
+
+	if (text == NULL)
+		return NULL;
+	key = dkim_signkey_parse(text, path, err, errlen);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
 	return key;
 }
 
@@ -171,6 +221,20 @@ unsigned
 dkim_signkey_bits(const struct dkim_signkey *key)
 {
 	return key->ed25519 ? 0 : (unsigned)EVP_PKEY_get_bits(key->pkey);
+}
+
+/* dkim_signkey_matches - is pub the public half of key? */
+bool
+dkim_signkey_matches(const struct dkim_signkey *key, const EVP_PKEY *pub)
+{
+	return pub != NULL && EVP_PKEY_eq(key->pkey, pub) == 1;
+}
+
+/* dkim_sign_default_headers - the h= list used when none is configured */
+const char *
+dkim_sign_default_headers(void)
+{
+	return dkim_default_headers;
 }
 
 /* dkim_b64 - base64 of data, malloc'd */

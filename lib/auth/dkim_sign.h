@@ -27,11 +27,29 @@ struct dkim_signer;
 struct dkim_signkey *dkim_signkey_load(const char *path, bool *unsafe,
 				       char *err, size_t errlen);
 
+/*
+ * dkim_signkey_parse - the same from text held in memory (a KeyTable
+ * may hold the key itself, PEM or base64 DER); what names the source in
+ * err
+ */
+struct dkim_signkey *dkim_signkey_parse(const char *text, const char *what,
+					char *err, size_t errlen);
+
 /* dkim_signkey_free - free a key no signer uses any more */
 void dkim_signkey_free(struct dkim_signkey *key);
 
 /* dkim_signkey_bits - RSA modulus size, 0 for ed25519 */
 unsigned dkim_signkey_bits(const struct dkim_signkey *key);
+
+/* dkim_signkey_matches - is pub (from a DNS key record) key's public
+ * half? */
+struct evp_pkey_st;
+bool dkim_signkey_matches(const struct dkim_signkey *key,
+			  const struct evp_pkey_st *pub);
+
+/* dkim_sign_default_headers - RFC 6376 5.4.1's list, colon-separated
+ * and lower case: what is signed when SignHeaders is not set */
+const char *dkim_sign_default_headers(void);
 
 /*
  * dkim_signkey_record - the DNS key record ("v=DKIM1; k=...; p=...")

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "hostlist.h"
 #include "testutil.h"
 
 /* load_text - config_load on a temporary file holding text */
@@ -255,16 +256,16 @@ test_parse_net(void **state)
 	struct config_net net;
 
 	(void)state;
-	assert_int_equal(config_parse_net("192.0.2.77/24", &net), 0);
+	assert_int_equal(hostlist_parse_net("192.0.2.77/24", &net), 0);
 	assert_int_equal(net.prefix, 24);
 	assert_int_equal(net.addr[3], 0); /* host bits masked */
-	assert_int_equal(config_parse_net("2001:db8::/0", &net), 0);
+	assert_int_equal(hostlist_parse_net("2001:db8::/0", &net), 0);
 	assert_int_equal(net.prefix, 0);
-	assert_int_equal(config_parse_net("192.0.2.1/", &net), -1);
-	assert_int_equal(config_parse_net("192.0.2.1/x", &net), -1);
-	assert_int_equal(config_parse_net("", &net), -1);
+	assert_int_equal(hostlist_parse_net("192.0.2.1/", &net), -1);
+	assert_int_equal(hostlist_parse_net("192.0.2.1/x", &net), -1);
+	assert_int_equal(hostlist_parse_net("", &net), -1);
 	assert_int_equal(
-	    config_parse_net("1111:2222:3333:4444:5555:6666:7777:8888:9999/1",
+	    hostlist_parse_net("1111:2222:3333:4444:5555:6666:7777:8888:9999/1",
 			     &net),
 	    -1);
 }

@@ -1,0 +1,235 @@
+/*
+ * config_sign.c - the signing part of authtag.conf, with opendkim's key
+ * names so that an opendkim.conf's signing lines carry over
+ *
+ * Owns the parsers of Domain, Selector, KeyFile, KeyTable, SigningTable,
+ * MultipleSignatures, SignHeaders, OversignHeaders, OmitHeaders,
+ * Canonicalization, SignatureTTL, SubDomains, MinimumKeyBits,
+ * RequireSafeKeys, SigningRequireAuthDomain, InternalHosts, PeerList and
+ * ExternalIgnoreList, and freeing what they hold. Client lists are read
+ * here (a bad entry is an error naming its file and line); the key and
+ * signing tables are read when the engine is built, where the keys are
+ * loaded (lib/auth/dkim_signtab.c).
+ */
+#include "build.h" /* first: feature macros */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "hostlist.h"
+
+/* config_hostlist - replace *slot with the list spec names; why points
+ * at a static buffer holding the file and line of a bad entry */
+static int
+config_hostlist(struct hostlist **slot, const char *v, const char **why)
+{
+	static __thread char msg[512];
+	struct hostlist *hl;
+
+	if (hostlist_load(v, &hl, msg, sizeof(msg)) != 0) {
+		*why = msg;
+		return -1;
+	}
+	hostlist_free(*slot);
+	*slot = hl;
+	return 0;
+}
+
+static int
+key_domain(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->sign_domain, v, why);
+}
+
+static int
+key_selector(struct config *cfg, const char *v, const char **why)
+{
+	for (const char *p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+		      *p == '_')) {
+			*why = "expected a selector (letters, digits, '-', "
+			       "'.')";
+			return -1;
+		}
+	return config_strdup_into(&cfg->sign_selector, v, why);
+}
+
+static int
+key_keyfile(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->sign_keyfile, v, why);
+}
+
+static int
+key_key_table(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->key_table, v, why);
+}
+
+static int
+key_signing_table(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->signing_table, v, why);
+}
+
+static int
+key_multiple(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->multiple_signatures, why);
+}
+
+static int
+key_sign_headers(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->sign_headers, v, why);
+}
+
+static int
+key_oversign(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->oversign_headers, v, why);
+}
+
+static int
+key_omit(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->omit_headers, v, why);
+}
+
+/* config_canon_word - "simple" or "relaxed" */
+static int
+config_canon_word(const char *w, size_t len, enum sign_canon *out)
+{
+	if (len == 6 && strncasecmp(w, "simple", 6) == 0)
+		*out = SIGN_CANON_SIMPLE;
+	else if (len == 7 && strncasecmp(w, "relaxed", 7) == 0)
+		*out = SIGN_CANON_RELAXED;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+key_canon(struct config *cfg, const char *v, const char **why)
+{
+	const char *slash = strchr(v, '/');
+	size_t hlen = slash != NULL ? (size_t)(slash - v) : strlen(v);
+
+	/* opendkim: one word applies to the header; the body is simple */
+	cfg->sign_bcanon = SIGN_CANON_SIMPLE;
+	if (config_canon_word(v, hlen, &cfg->sign_hcanon) != 0 ||
+	    (slash != NULL && config_canon_word(slash + 1, strlen(slash + 1),
+						&cfg->sign_bcanon) != 0)) {
+		*why = "expected simple, relaxed, or header/body such as "
+		       "relaxed/simple";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+key_ttl(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_uint(v, 0, 366u * 86400, &cfg->signature_ttl,
+				 why);
+}
+
+static int
+key_sub_domains(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->sub_domains, why);
+}
+
+static int
+key_min_bits(struct config *cfg, const char *v, const char **why)
+{
+	if (cfg->min_key_bits_set) {
+		*why = "DKIMMinKeyBits and MinimumKeyBits both given";
+		return -1;
+	}
+	cfg->min_key_bits_set = true;
+	if (strcmp(v, "0") == 0) {
+		*why = "0 (accept every key) is not offered: RFC 8301 forbids "
+		       "keys under 1024 bits; 512 is the least";
+		return -1;
+	}
+	return config_parse_uint(v, 512, 16384, &cfg->dkim_min_key_bits, why);
+}
+
+static int
+key_safe_keys(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->require_safe_keys, why);
+}
+
+static int
+key_auth_domain(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->sign_require_auth_domain, why);
+}
+
+static int
+key_internal(struct config *cfg, const char *v, const char **why)
+{
+	return config_hostlist(&cfg->internal_hosts, v, why);
+}
+
+static int
+key_peers(struct config *cfg, const char *v, const char **why)
+{
+	return config_hostlist(&cfg->peer_list, v, why);
+}
+
+static int
+key_external(struct config *cfg, const char *v, const char **why)
+{
+	return config_hostlist(&cfg->external_ignore, v, why);
+}
+
+const struct config_key config_sign_keys[] = {
+    {"Canonicalization", key_canon},
+    {"Domain", key_domain},
+    {"ExternalIgnoreList", key_external},
+    {"InternalHosts", key_internal},
+    {"KeyFile", key_keyfile},
+    {"KeyTable", key_key_table},
+    {"MinimumKeyBits", key_min_bits},
+    {"MultipleSignatures", key_multiple},
+    {"OmitHeaders", key_omit},
+    {"OversignHeaders", key_oversign},
+    {"PeerList", key_peers},
+    {"RequireSafeKeys", key_safe_keys},
+    {"Selector", key_selector},
+    {"SignatureTTL", key_ttl},
+    {"SignHeaders", key_sign_headers},
+    {"SigningRequireAuthDomain", key_auth_domain},
+    {"SigningTable", key_signing_table},
+    {"SubDomains", key_sub_domains},
+};
+
+const size_t config_sign_nkeys =
+    sizeof(config_sign_keys) / sizeof(config_sign_keys[0]);
+
+_Static_assert(sizeof(config_sign_keys) / sizeof(config_sign_keys[0]) <=
+		   CONFIG_SIGN_KEYS_MAX,
+	       "raise CONFIG_SIGN_KEYS_MAX");
+
+/* config_free_signing - free the signing part */
+void
+config_free_signing(struct config *cfg)
+{
+	free(cfg->sign_domain);
+	free(cfg->sign_selector);
+	free(cfg->sign_keyfile);
+	free(cfg->key_table);
+	free(cfg->signing_table);
+	free(cfg->sign_headers);
+	free(cfg->oversign_headers);
+	free(cfg->omit_headers);
+	hostlist_free(cfg->internal_hosts);
+	hostlist_free(cfg->peer_list);
+	hostlist_free(cfg->external_ignore);
+}
