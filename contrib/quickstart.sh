@@ -21,7 +21,8 @@ PACKAGES="build-essential autoconf automake pkg-config
   valgrind
   postfix swaks unbound bind9-dnsutils miltertest python3 python3-dkim
   openssl sasl2-bin libsasl2-modules iproute2 procps m4 libwrap0
-  liblockfile1 spamassassin spamd spamc netcat-openbsd procmail"
+  liblockfile1 spamassassin spamd spamc netcat-openbsd procmail
+  opendkim opendkim-tools"
 # Sendmail 8.17 for the end-to-end test: fetched, never installed
 SENDMAIL_DEBS="sendmail-bin sendmail-base sendmail-cf"
 SENDMAIL_CACHE=${AUTHTAG_SENDMAIL_DEBS:-/var/cache/authtag-tests/sendmail}
@@ -32,7 +33,7 @@ if [ "${AUTHTAG_SKIP_INSTALL:-}" != yes ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	# services that are new here must not start, now or at boot
 	fresh=
-	for p in postfix unbound; do
+	for p in postfix unbound opendkim; do
 		dpkg -s "$p" >/dev/null 2>&1 || fresh="$fresh $p"
 	done
 	made_policy=

@@ -192,7 +192,12 @@ authtag_check(const struct authtag_opts *opts)
 		config_free(cfg);
 		return 2;
 	}
-	fputs(engine_warnings(eng), stdout);
+	for (const char *w = engine_warnings(eng); *w != '\0';) {
+		size_t len = strcspn(w, "\n");
+
+		printf("authtag: warning: %.*s\n", (int)len, w);
+		w += len + (w[len] == '\n');
+	}
 	/* a selector published wrong fails every message it signs:
 	 * say so now, while nothing depends on it yet */
 	(void)engine_check_keys(eng, authtag_check_report, NULL);

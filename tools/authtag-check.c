@@ -7,7 +7,8 @@
  * header fields the milter would add, then one "# remove: Name[N]" line
  * per header it would remove, then the action when it is not accept
  * ("# reject: 550 5.7.1 text", "# quarantine: reason", "# tempfail: 451
- * 4.3.0 text"). Prepending the header lines to the message and applying
+ * 4.3.0 text"), and "# signed: d:s" or "# signed: no(why)" when the
+ * message was ours to sign. Prepending the header lines to the message and applying
  * the removals gives the message the milter passes on. Exit 0 when it
  * ran, 1 when the message could not be read or memory ran out (a
  * tempfail line is printed then), 2 for usage or configuration errors.
@@ -31,6 +32,8 @@ struct check_args {
 	const char *helo;
 	const char *mail_from;
 	const char *auth_user;
+	const char *client_name;
+	bool local;
 	const char **rcpts;
 	size_t nrcpts;
 	const char *file;
@@ -44,7 +47,8 @@ check_usage(FILE *fp)
 	    fp,
 	    "usage: authtag-check [-c CONFIG] [--client-ip IP] [--helo NAME]\n"
 	    "                     [--mail-from ADDR] [--rcpt ADDR]... "
-	    "[--auth-user USER] [FILE]\n"
+	    "[--auth-user USER]\n"
+	    "                     [--client-name HOST] [--local] [FILE]\n"
 	    "Prints the headers authtag would add to the message in FILE "
 	    "(or stdin).\n");
 }
@@ -53,7 +57,15 @@ check_usage(FILE *fp)
 static int
 check_parse_args(int argc, char **argv, struct check_args *args)
 {
-	enum { OPT_IP = 256, OPT_HELO, OPT_FROM, OPT_RCPT, OPT_AUTH };
+	enum {
+		OPT_IP = 256,
+		OPT_HELO,
+		OPT_FROM,
+		OPT_RCPT,
+		OPT_AUTH,
+		OPT_NAME,
+		OPT_LOCAL
+	};
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"client-ip", required_argument, NULL, OPT_IP},
@@ -61,6 +73,8 @@ check_parse_args(int argc, char **argv, struct check_args *args)
 	    {"mail-from", required_argument, NULL, OPT_FROM},
 	    {"rcpt", required_argument, NULL, OPT_RCPT},
 	    {"auth-user", required_argument, NULL, OPT_AUTH},
+	    {"client-name", required_argument, NULL, OPT_NAME},
+	    {"local", no_argument, NULL, OPT_LOCAL},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -89,6 +103,12 @@ check_parse_args(int argc, char **argv, struct check_args *args)
 			break;
 		case OPT_AUTH:
 			args->auth_user = optarg;
+			break;
+		case OPT_NAME:
+			args->client_name = optarg;
+			break;
+		case OPT_LOCAL:
+			args->local = true;
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -312,10 +332,19 @@ check_run(struct engine *eng, const struct check_args *args, FILE *fp)
 	char *pending;
 	int rc = 1;
 
+	engine_conn_client_name(conn, args->client_name);
+	if (engine_conn_is_peer(conn)) {
+		printf("# peer: %s is in PeerList, its mail passes unchecked\n",
+		       args->client_ip);
+		rc = 0;
+		goto out;
+	}
 	if (conn == NULL || (msg = engine_msg_new(conn)) == NULL) {
 		check_tempfail("out of memory");
 		goto out;
 	}
+	if (args->local)
+		engine_msg_local(msg);
 	engine_conn_helo(conn, args->helo);
 	engine_conn_auth(conn, args->auth_user);
 	if (args->mail_from != NULL)
@@ -339,6 +368,8 @@ check_run(struct engine *eng, const struct check_args *args, FILE *fp)
 			    ? "tempfail"
 			    : "forged headers removed, not tagged");
 	check_print_edits(&edits);
+	if (*engine_msg_sign_log(msg) != '\0')
+		printf("# signed: %s\n", engine_msg_sign_log(msg));
 	engine_edits_free(&edits);
 	rc = 0;
 out:
@@ -370,6 +401,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "authtag-check: %s\n", err);
 		goto out;
 	}
+	if (*engine_warnings(eng) != '\0')
+		fprintf(stderr, "authtag-check: warning: %s",
+			engine_warnings(eng));
 	if (args.file != NULL && (fp = fopen(args.file, "r")) == NULL) {
 		fprintf(stderr, "authtag-check: %s: %s\n", args.file,
 			strerror(errno));

@@ -21,7 +21,6 @@
 #include "config.h"
 #include "dataset.h"
 #include "dkim_signtab.h"
-#include "dns/dns.h"
 #include "strbuf.h"
 
 /* RFC 6376 5.4: SHOULD NOT be signed; opendkim's OmitHeaders default */

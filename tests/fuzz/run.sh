@@ -31,7 +31,7 @@ case ${1:-} in
 [0-9]*) secs=$1; shift ;;
 esac
 
-ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags dkim_sig dkim_key dkim_canon"
+ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags dkim_sig dkim_key dkim_canon signtab"
 harnesses=${*:-$ALL}
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
@@ -61,7 +61,10 @@ deps()
 		score/score_rules_parse score/score_rules_load score/score_meta \
 		score/userprefs score/userprefs_cache score/mimetext \
 		score/mimetext_decode score/mimetext_html mailaddr mailaddr_idna \
-		mailaddr_list strbuf result config -lpcre2-8 -lm -lpthread" ;;
+		mailaddr_list strbuf result config config_sign hostlist dataset \
+		-lpcre2-8 -lm -lpthread" ;;
+	signtab) echo "auth/dkim_signtab auth/dkim_sign auth/dkim_canon dataset \
+		hostlist config config_sign strbuf -lcrypto" ;;
 	*) echo "run.sh: unknown harness $1" >&2; exit 2 ;;
 	esac
 }
