@@ -14,7 +14,9 @@
 #
 # Environment: BENCH_OUT (results dir), BENCH_MSGS (2000), BENCH_PHASES
 # ("micro targets e2e"), BENCH_MEM_MSGS (1000000), BENCH_MEM_SECS (420),
-# BENCH_E2E_MSGS (10000), BENCH_DNS_PORT (a free one), BENCH_KEEP=1.
+# BENCH_E2E_MSGS (10000), BENCH_DNS_PORT (a free one), BENCH_KEEP=1,
+# BENCH_AUTHTAG_BEFORE (another authtag binary, e.g. the previous
+# commit's build: measured back to back with this one in "micro").
 set -u
 SRC=${BENCH_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BENCH_BUILDDIR:-$PWD}
@@ -94,6 +96,8 @@ sock() { echo "-s unix:$W/sock/$1.sock"; }
 run_setup() { # $1 setup name, rest: miltergen options
 	name=$1; shift
 	case $name in
+	authtag_before) gen $(sock authtag_before) -P "authtag_before=$PID_authtag_before" \
+	    -l "$name" "$@" ;;
 	authtag*) gen $(sock authtag) -P "authtag=$PID_authtag" -l "$name" "$@" ;;
 	chain) gen $(sock opendkim) $(sock opendmarc) -P "opendkim=$PID_opendkim" \
 	    -P "opendmarc=$PID_opendmarc" -l chain "$@" ;;
@@ -106,7 +110,7 @@ run_setup() { # $1 setup name, rest: miltergen options
 # micro - every setup at c = 1, 8, 32; each peer right after authtag
 micro() {
 	log "warm-up (fills every DNS cache)"
-	for s in authtag chain rspamd dkimpy; do
+	for s in authtag chain rspamd dkimpy ${BENCH_AUTHTAG_BEFORE:+authtag_before}; do
 		run_setup $s -c 8 -l "warm.$s" >/dev/null 2>&1
 	done
 	for c in 1 8 32; do
@@ -116,9 +120,27 @@ micro() {
 			run_setup "authtag.vs.$p" -c "$c" -n "$NMSG"
 			run_setup "$p" -c "$c" -n "$NMSG"
 		done
+		if [ -n "${BENCH_AUTHTAG_BEFORE:-}" ]; then
+			run_setup authtag_before -c "$c" -n "$NMSG"
+			run_setup authtag.vs.before -c "$c" -n "$NMSG"
+		fi
 	done
 	log "generator ceiling: null milter, 100 messages per connection"
 	run_setup null -c 8 -n $((NMSG * 25)) -m 100 -l null.m100
+	dkimcost
+}
+
+# dkimcost - authtag's DKIM verifier against the raw OpenSSL work of the
+# same signatures (tests/bench/dkimcost.c), one thread, the corpus' zone
+# as local data
+dkimcost() {
+	log "DKIM cost against its OpenSSL floor"
+	printf 'server:\n    local-zone: "." static\n    include: "%s/corpus/zone.conf"\n' \
+	    "$W" >"$W/dkimcost-dns.conf"
+	printf 'AuthservID mx.bench.example\nResolverConfig %s/dkimcost-dns.conf\nResolver 127.0.0.1@9\nRulesDir %s/rules\n' \
+	    "$W" "$SRC" >"$W/dkimcost.conf"
+	"$BUILD/tests/bench/dkimcost" "$W/dkimcost.conf" "$W/corpus" 7 2>&1 |
+	    sed 's/^/DKIMCOST /' | tee -a "$RAW"
 }
 
 # targets - the measurements behind issue 5's targets 3, 4 and 5
@@ -258,6 +280,10 @@ log "DNS: unbound on 127.0.0.1:$DNS_PORT"
 start_dns
 authtag_conf "$W/authtag.conf"
 start_authtag authtag
+if [ -n "${BENCH_AUTHTAG_BEFORE:-}" ]; then
+	echo "BEFORE $("$BENCH_AUTHTAG_BEFORE" -V 2>&1 | tr '\n' ' ')" >>"$RAW"
+	start_authtag authtag_before "" "$BENCH_AUTHTAG_BEFORE"
+fi
 start_null null ""
 start_null null_s "-s"
 log "peers (namespace)"

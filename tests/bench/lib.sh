@@ -121,10 +121,11 @@ EOF
 }
 
 # start_authtag - authtag in the foreground on unix:$W/sock/NAME.sock
-# ($1 NAME, $2 extra command prefix such as "taskset -c 0")
+# ($1 NAME, $2 extra command prefix such as "taskset -c 0", $3 the binary,
+# default the build's)
 start_authtag() {
 	rm -f "$W/sock/$1.sock"
-	${2:-} "$BUILD/authtag" -f -c "$W/authtag.conf" -p "unix:$W/sock/$1.sock" \
+	${2:-} "${3:-$BUILD/authtag}" -f -c "$W/authtag.conf" -p "unix:$W/sock/$1.sock" \
 	    >>"$W/$1.log" 2>&1 &
 	remember $! "$1"
 	eval "PID_$1=$!"

@@ -29,6 +29,7 @@ awk "$AWKLIB"'
 	line[l] = $0
 }
 /^HOLD / { hold = $0 }
+/^DKIMCOST median/ { dkimcost = substr($0, 10) }
 /^E2E / { e2e[kv("label")] = kv("msgs_s"); sent[kv("label")] = kv("sent") "/" kv("msgs") }
 END {
 	printf "# authtag benchmark results\n\n%s; %s\n\n%s\n\n", date, machine, versions
@@ -37,7 +38,7 @@ END {
 	print "differ = spf/dkim/dmarc results that differ from the corpus index (absent: method not reported).\n"
 	print "| setup | c | CPU ms/msg | msgs/s | p50 ms | p99 ms | differ | absent |"
 	print "|---|---|---|---|---|---|---|---|"
-	n = split("authtag.vs.chain chain authtag.vs.rspamd rspamd authtag.vs.dkimpy dkimpy null_s null", S, " ")
+	n = split("authtag.vs.chain chain authtag.vs.rspamd rspamd authtag.vs.dkimpy dkimpy authtag.vs.before authtag_before null_s null", S, " ")
 	split("1 8 32", C, " ")
 	for (i = 1; i <= n; i++) for (j = 1; j <= 3; j++) {
 		k = S[i] SUBSEP C[j]
@@ -47,12 +48,14 @@ END {
 	print "\n## authtag / peer, each pair measured back to back\n"
 	print "| peer | c | authtag CPU ms | peer CPU ms | CPU ratio | msgs/s ratio |"
 	print "|---|---|---|---|---|---|"
-	split("chain rspamd dkimpy", P, " ")
-	for (i = 1; i <= 3; i++) for (j = 1; j <= 3; j++) {
-		a = "authtag.vs." P[i] SUBSEP C[j]; b = P[i] SUBSEP C[j]
+	split("chain rspamd dkimpy before", P, " ")
+	for (i = 1; i <= 4; i++) for (j = 1; j <= 3; j++) {
+		a = "authtag.vs." P[i] SUBSEP C[j]; b = (P[i] == "before" ? "authtag_before" : P[i]) SUBSEP C[j]
 		if ((a in cpu) && (b in cpu) && cpu[b] > 0)
 			printf "| %s | %s | %.3f | %.3f | %.2f | %.2f |\n", P[i], C[j], cpu[a], cpu[b], cpu[a] / cpu[b], (rate[b] > 0 ? rate[a] / rate[b] : 0)
 	}
+	if (dkimcost != "")
+		print "\nDKIM verification alone (tests/bench/dkimcost, one thread) against the raw OpenSSL work of the same signatures: " dkimcost "\n"
 	print "\n## issue 5 targets\n"
 	for (j = 1; j <= 3; j++) {
 		a = "authtag.vs.chain" SUBSEP C[j]; b = "chain" SUBSEP C[j]
