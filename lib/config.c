@@ -20,6 +20,7 @@
 
 #include "build.h"
 #include "config.h"
+#include "dataset.h"
 #include "hostlist.h"
 
 #ifndef PSL_DEFAULT
@@ -618,20 +619,6 @@ config_new_defaults(void)
 	return cfg;
 }
 
-/* config_trim - strip leading/trailing white space in place */
-static char *
-config_trim(char *s)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
-}
-
 /* config_apply_line - parse one non-empty line into cfg */
 static int
 config_apply_line(struct config *cfg, char *line, bool *seen,
@@ -640,7 +627,7 @@ config_apply_line(struct config *cfg, char *line, bool *seen,
 	char *key = line, *value;
 	size_t klen = strcspn(line, " \t");
 
-	value = config_trim(line + klen);
+	value = dataset_trim(line + klen);
 	key[klen] = '\0';
 	*key_out = key;
 	for (size_t i = 0; i < CONFIG_NKEYS + config_sign_nkeys; i++) {
@@ -671,9 +658,10 @@ int
 config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
 	bool seen[CONFIG_NKEYS + CONFIG_SIGN_KEYS_MAX] = {false};
-	char line[CONFIG_LINE_MAX];
+	char line[CONFIG_LINE_MAX], *text;
 	struct config *cfg;
 	unsigned lineno = 0;
+	int rc;
 	FILE *fp;
 
 	*out = NULL;
@@ -688,28 +676,21 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 		config_free(cfg);
 		return -1;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	while ((rc = dataset_line(fp, line, sizeof(line), &lineno, &text)) ==
+	       1) {
 		const char *key = "", *why = NULL;
-		char *hash, *text;
 
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(fp)) {
-			snprintf(err, errlen, "%s:%u: line too long", path,
-				 lineno);
-			goto fail;
-		}
-		if ((hash = strchr(line, '#')) != NULL)
-			*hash = '\0';
-		text = config_trim(line);
-		if (*text == '\0')
-			continue;
 		if (config_apply_line(cfg, text, seen, &key, &why) != 0) {
 			snprintf(err, errlen, "%s:%u: %s: %s", path, lineno,
 				 key, why);
 			goto fail;
 		}
 	}
-	if (ferror(fp)) {
+	if (rc == -1) {
+		snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+		goto fail;
+	}
+	if (rc == -2) {
 		snprintf(err, errlen, "%s: read error", path);
 		goto fail;
 	}

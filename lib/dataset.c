@@ -55,7 +55,7 @@ dataset_add(struct dataset *ds, size_t *cap, const char *key, const char *value,
 }
 
 /* dataset_trim - strip blanks at both ends, in place */
-static char *
+char *
 dataset_trim(char *s)
 {
 	char *end;
@@ -68,36 +68,45 @@ dataset_trim(char *s)
 	return s;
 }
 
+/* dataset_line - the next line with text, comment and blanks removed */
+int
+dataset_line(FILE *fp, char *buf, size_t size, unsigned *lineno, char **text)
+{
+	while (fgets(buf, (int)size, fp) != NULL) {
+		char *hash;
+
+		(*lineno)++;
+		if (strchr(buf, '\n') == NULL && !feof(fp))
+			return -1;
+		if ((hash = strchr(buf, '#')) != NULL)
+			*hash = '\0';
+		*text = dataset_trim(buf);
+		if (**text != '\0')
+			return 1;
+	}
+	return ferror(fp) ? -2 : 0;
+}
+
 /* dataset_read_file - the lines of a flat or pattern file */
 static int
 dataset_read_file(struct dataset *ds, const char *path, char *err,
 		  size_t errlen)
 {
-	char line[DATASET_LINE_MAX];
+	char line[DATASET_LINE_MAX], *text;
 	unsigned lineno = 0;
 	size_t cap = 0;
+	int rc;
 	FILE *fp = fopen(path, "re");
 
 	if (fp == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		char *text, *hash, *value = NULL;
-		size_t klen;
+	while ((rc = dataset_line(fp, line, sizeof(line), &lineno, &text)) ==
+	       1) {
+		char *value = NULL;
+		size_t klen = strcspn(text, " \t");
 
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(fp)) {
-			snprintf(err, errlen, "%s:%u: line too long", path,
-				 lineno);
-			goto fail;
-		}
-		if ((hash = strchr(line, '#')) != NULL)
-			*hash = '\0';
-		text = dataset_trim(line);
-		if (*text == '\0')
-			continue;
-		klen = strcspn(text, " \t");
 		if (text[klen] != '\0') {
 			text[klen] = '\0';
 			value = dataset_trim(text + klen + 1);
@@ -109,7 +118,11 @@ dataset_read_file(struct dataset *ds, const char *path, char *err,
 			goto fail;
 		}
 	}
-	if (ferror(fp)) {
+	if (rc == -1) {
+		snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+		goto fail;
+	}
+	if (rc == -2) {
 		snprintf(err, errlen, "%s: read error", path);
 		goto fail;
 	}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 enum dataset_kind {
 	DATASET_FILE,   /* "file:/path" or "/path": exact keys */
@@ -41,6 +42,18 @@ int dataset_load(const char *spec, struct dataset **out, char *err,
 
 /* dataset_free - free a dataset */
 void dataset_free(struct dataset *ds);
+
+/*
+ * dataset_line - the next line of an opendkim-style file (authtag.conf,
+ * a dataset) that has text once '#' comments and blanks at both ends are
+ * gone: 1 with *text in buf, 0 at the end, -1 for a line longer than
+ * size, -2 on a read error; *lineno counts every line read
+ */
+int dataset_line(FILE *fp, char *buf, size_t size, unsigned *lineno,
+		 char **text);
+
+/* dataset_trim - strip blanks at both ends of s, in place */
+char *dataset_trim(char *s);
 
 /* dataset_wildcard - does text match pattern ('*' any run of
  * characters, otherwise equal without regard to ASCII case)? */
