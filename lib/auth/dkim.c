@@ -40,7 +40,6 @@
 
 #define DKIM_HDR_NAME    "DKIM-Signature"
 #define DKIM_CLOCK_DRIFT 300   /* seconds of t=/x= slack */
-#define DKIM_KEY_RECORD  65536 /* the longest key record we read */
 #define DKIM_KEYCACHE    4096  /* parsed keys kept */
 
 struct dkim_verifier {
@@ -163,81 +162,28 @@ dkim_finish(struct dkim_vsig *vs, enum ar_result r, const char *reason)
 	vs->done = true;
 }
 
-/* dkim_keyfail_reason - why the key lookup failed, from lib/dns's answer */
-static void
-dkim_keyfail_reason(const struct dns_answer *ans, char *why, size_t len)
-{
-	if (ans->rcode == 0)
-		snprintf(why, len, "key lookup timed out");
-	else if (ans->rcode == 2)
-		snprintf(why, len, "key lookup failed (SERVFAIL)");
-	else if (ans->rcode == 5)
-		snprintf(why, len, "key lookup failed (REFUSED)");
-	else
-		snprintf(why, len, "key lookup failed (rcode %d)", ans->rcode);
-}
-
-/*
- * dkim_fetch_key - look up and decode the signature's key
- *
- * The first TXT record that is a usable key wins; with none, the first
- * one's error is reported. Returns false when the signature is done.
- */
+/* dkim_fetch_key - look up and decode the signature's key; false when
+ * the signature is done */
 static bool
 dkim_fetch_key(struct dkim_msg *msg, struct dkim_vsig *vs)
 {
-	const struct dns_answer *ans;
-	char name[RES_SELECTOR_MAX + RES_DOMAIN_MAX + 16], why[128] = "";
-	char *rec;
+	char why[128];
 
-	if ((size_t)snprintf(name, sizeof(name), "%s._domainkey.%s",
-			     vs->sig.selector, vs->sig.domain) >= sizeof(name)) {
-		dkim_finish(vs, RES_PERMERROR, "no key");
-		return false;
-	}
-	ans = dns_lookup(msg->dns, name, DNS_T_TXT);
-	switch (ans->status) {
-	case DNS_OK:
-		break;
-	case DNS_TEMPFAIL:
-		dkim_keyfail_reason(ans, why, sizeof(why));
+	switch (dkim_key_fetch(msg->ver->keys, msg->dns, vs->sig.selector,
+			       vs->sig.domain, &vs->key, why, sizeof(why))) {
+	case DKIM_KEYFETCH_OK:
+		return true;
+	case DKIM_KEYFETCH_TEMP:
 		dkim_finish(vs, RES_TEMPERROR, why);
 		return false;
-	default: /* NXDOMAIN, NODATA, a name DNS cannot carry */
-		dkim_finish(vs, RES_PERMERROR, "no key");
+	case DKIM_KEYFETCH_PERM:
+		dkim_finish(vs, RES_PERMERROR, why);
 		return false;
+	case DKIM_KEYFETCH_NOMEM:
+		break;
 	}
-	if ((rec = malloc(DKIM_KEY_RECORD)) == NULL) {
-		msg->broken = true;
-		return false;
-	}
-	for (int i = 0; i < ans->count && vs->key == NULL; i++) {
-		char err[128];
-		int len = dns_txt_join(ans, i, rec, DKIM_KEY_RECORD);
-
-		if (len < 0) {
-			if (why[0] == '\0')
-				snprintf(why, sizeof(why),
-					 "key record too large");
-			continue;
-		}
-		vs->key = dkim_key_get(msg->ver->keys, rec, (size_t)len, err,
-				       sizeof(err));
-		if (vs->key == NULL && err[0] == '\0') {
-			msg->broken = true; /* no memory */
-			break;
-		}
-		if (vs->key == NULL && why[0] == '\0')
-			snprintf(why, sizeof(why), "%s", err);
-	}
-	free(rec);
-	if (vs->key == NULL) {
-		if (!msg->broken)
-			dkim_finish(vs, RES_PERMERROR,
-				    why[0] != '\0' ? why : "no key");
-		return false;
-	}
-	return true;
+	msg->broken = true;
+	return false;
 }
 
 /* dkim_check_key - the key against the signature and our policy */
@@ -423,31 +369,8 @@ static bool
 dkim_sig_verifies(const struct dkim_vsig *vs, const unsigned char *dig,
 		  unsigned dlen)
 {
-	EVP_PKEY *pk = vs->key->pkey;
-	bool ok = false;
-
-	if (vs->sig.alg == DKIM_ALG_ED25519_SHA256) {
-		/* RFC 8463 3: ed25519 signs the SHA-256 hash */
-		EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-
-		ok = mctx != NULL &&
-		     EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pk) == 1 &&
-		     EVP_DigestVerify(mctx, vs->sig.b, vs->sig.blen, dig,
-				      dlen) == 1;
-		EVP_MD_CTX_free(mctx);
-	} else {
-		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
-
-		ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
-		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
-		     EVP_PKEY_CTX_set_signature_md(ctx, dkim_md(vs->sig.alg)) ==
-			 1 &&
-		     EVP_PKEY_verify(ctx, vs->sig.b, vs->sig.blen, dig, dlen) ==
-			 1;
-		EVP_PKEY_CTX_free(ctx);
-	}
-	ERR_clear_error();
-	return ok;
+	return dkim_key_verify(vs->key, dkim_md(vs->sig.alg), vs->sig.b,
+			       vs->sig.blen, dig, dlen);
 }
 
 /* dkim_sig_result - hashes and signature of one signature at the end */

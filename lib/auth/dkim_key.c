@@ -23,10 +23,14 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "dkim_key.h"
 #include "dkim_tags.h"
+#include "dns/dns.h"
+
+#define DKIM_KEY_RECORD 65536 /* the longest key record we read */
 
 #define KC_SHARDS   64
 #define KC_MAX_PKEY 8192 /* decoded p= octets: RSA-16384 fits */
@@ -299,4 +303,108 @@ dkim_keycache_stats(struct dkim_keycache *kc, unsigned long *hits,
 {
 	*hits = atomic_load(&kc->hits);
 	*parsed = atomic_load(&kc->parsed);
+}
+
+/* dkim_keyfail_reason - why the key lookup failed, from lib/dns's answer */
+static void
+dkim_keyfail_reason(const struct dns_answer *ans, char *why, size_t len)
+{
+	if (ans->rcode == 0)
+		snprintf(why, len, "key lookup timed out");
+	else if (ans->rcode == 2)
+		snprintf(why, len, "key lookup failed (SERVFAIL)");
+	else if (ans->rcode == 5)
+		snprintf(why, len, "key lookup failed (REFUSED)");
+	else
+		snprintf(why, len, "key lookup failed (rcode %d)", ans->rcode);
+}
+
+/* dkim_key_fetch - look up selector._domainkey.domain and decode it */
+enum dkim_keyfetch
+dkim_key_fetch(struct dkim_keycache *kc, struct dns_cache *dns,
+	       const char *selector, const char *domain, struct dkim_key **key,
+	       char *why, size_t whylen)
+{
+	const struct dns_answer *ans;
+	char name[512], *rec;
+	bool nomem = false;
+
+	*key = NULL;
+	why[0] = '\0';
+	if ((size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", selector,
+			     domain) >= sizeof(name)) {
+		snprintf(why, whylen, "no key");
+		return DKIM_KEYFETCH_PERM;
+	}
+	ans = dns_lookup(dns, name, DNS_T_TXT);
+	switch (ans->status) {
+	case DNS_OK:
+		break;
+	case DNS_TEMPFAIL:
+		dkim_keyfail_reason(ans, why, whylen);
+		return DKIM_KEYFETCH_TEMP;
+	default: /* NXDOMAIN, NODATA, a name DNS cannot carry */
+		snprintf(why, whylen, "no key");
+		return DKIM_KEYFETCH_PERM;
+	}
+	if ((rec = malloc(DKIM_KEY_RECORD)) == NULL)
+		return DKIM_KEYFETCH_NOMEM;
+	/* the first TXT record that is a usable key wins; with none, the
+	 * first one's error is reported */
+	for (int i = 0; i < ans->count && *key == NULL && !nomem; i++) {
+		char err[128];
+		int len = dns_txt_join(ans, i, rec, DKIM_KEY_RECORD);
+
+		if (len < 0) {
+			if (why[0] == '\0')
+				snprintf(why, whylen, "key record too large");
+			continue;
+		}
+		*key = dkim_key_get(kc, rec, (size_t)len, err, sizeof(err));
+		if (*key == NULL && err[0] == '\0')
+			nomem = true;
+		else if (*key == NULL && why[0] == '\0')
+			snprintf(why, whylen, "%s", err);
+	}
+	free(rec);
+	if (nomem)
+		return DKIM_KEYFETCH_NOMEM;
+	if (*key == NULL) {
+		if (why[0] == '\0')
+			snprintf(why, whylen, "no key");
+		return DKIM_KEYFETCH_PERM;
+	}
+	return DKIM_KEYFETCH_OK;
+}
+
+/* dkim_key_verify - does sig sign the digest dig with key? */
+bool
+dkim_key_verify(const struct dkim_key *key, const EVP_MD *md,
+		const unsigned char *sig, size_t siglen,
+		const unsigned char *dig, unsigned dlen)
+{
+	EVP_PKEY *pk = key->pkey;
+	bool ok = false;
+
+	if (pk == NULL)
+		return false;
+	if (key->type == DKIM_KEY_ED25519) {
+		/* RFC 8463 3: ed25519 signs the SHA-256 hash */
+		EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+
+		ok = mctx != NULL &&
+		     EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pk) == 1 &&
+		     EVP_DigestVerify(mctx, sig, siglen, dig, dlen) == 1;
+		EVP_MD_CTX_free(mctx);
+	} else {
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
+
+		ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_signature_md(ctx, md) == 1 &&
+		     EVP_PKEY_verify(ctx, sig, siglen, dig, dlen) == 1;
+		EVP_PKEY_CTX_free(ctx);
+	}
+	ERR_clear_error();
+	return ok;
 }

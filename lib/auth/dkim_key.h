@@ -57,4 +57,33 @@ void dkim_key_unref(struct dkim_key *key);
 void dkim_keycache_stats(struct dkim_keycache *kc, unsigned long *hits,
 			 unsigned long *parsed);
 
+struct dns_cache;
+
+enum dkim_keyfetch {
+	DKIM_KEYFETCH_OK,    /* *key holds a reference */
+	DKIM_KEYFETCH_TEMP,  /* DNS failed: temperror */
+	DKIM_KEYFETCH_PERM,  /* no key, or no usable one: permerror */
+	DKIM_KEYFETCH_NOMEM, /* memory ran out: no result */
+};
+
+/*
+ * dkim_key_fetch - look up selector._domainkey.domain through dns and
+ * decode it (through the cache kc). The first TXT record that is a
+ * usable key wins; otherwise why holds the first one's error, "no key",
+ * or why DNS failed ("key lookup timed out").
+ */
+enum dkim_keyfetch dkim_key_fetch(struct dkim_keycache *kc,
+				  struct dns_cache *dns, const char *selector,
+				  const char *domain, struct dkim_key **key,
+				  char *why, size_t whylen);
+
+/*
+ * dkim_key_verify - does sig sign the digest dig (made with md) with
+ * key? RSA PKCS#1 v1.5 for RSA keys, Ed25519 over the digest for ed25519
+ * (RFC 8463 3). The caller has checked that the key suits the algorithm.
+ */
+bool dkim_key_verify(const struct dkim_key *key, const EVP_MD *md,
+		     const unsigned char *sig, size_t siglen,
+		     const unsigned char *dig, unsigned dlen);
+
 #endif

@@ -55,7 +55,8 @@ deps()
 	userprefs) echo "score/userprefs mailaddr_list -lpthread -lm" ;;
 	dkim_tags) echo "auth/dkim_tags" ;;
 	dkim_sig) echo "auth/dkim_sig auth/dkim_tags" ;;
-	dkim_key) echo "auth/dkim_key auth/dkim_tags -lcrypto -lpthread" ;;
+	dkim_key) echo "auth/dkim_key auth/dkim_tags dns/dns dns/dns_store \
+		-lcrypto -lunbound -lpthread" ;;
 	dkim_canon) echo "auth/dkim_canon strbuf -lcrypto" ;;
 	spamd_reply) echo "score/score_spamd score/score score/score_rules \
 		score/score_rules_parse score/score_rules_load score/score_meta \
