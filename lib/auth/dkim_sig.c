@@ -211,10 +211,69 @@ dkim_sig_fail(char *err, size_t errlen, const char *why)
 	return -1;
 }
 
-/* dkim_sig_parse - parse a DKIM-Signature value into sig */
-int
-dkim_sig_parse(const char *value, struct dkim_sig *sig, bool v05, char *err,
+/* dkim_sig_times - t= and x=; 0 or -1 with err */
+static int
+dkim_sig_times(const struct dkim_taglist *tl, struct dkim_sig *sig, char *err,
 	       size_t errlen)
+{
+	const struct dkim_tag *t;
+
+	if ((t = dkim_tags_get(tl, "t")) != NULL &&
+	    (sig->t = dkim_number(t, 12)) < 0)
+		return dkim_sig_fail(err, errlen, "bad t= value");
+	if ((t = dkim_tags_get(tl, "x")) != NULL &&
+	    (sig->x = dkim_number(t, 12)) < 0)
+		return dkim_sig_fail(err, errlen, "bad x= value");
+	if (sig->t >= 0 && sig->x >= 0 && sig->x < sig->t)
+		return dkim_sig_fail(err, errlen, "x= before t=");
+	return 0;
+}
+
+/* dkim_sig_instance - an ARC i= value, 1..DKIM_ARC_MAX, or 0 */
+static unsigned
+dkim_sig_instance(const struct dkim_tag *t)
+{
+	long long n;
+
+	/* RFC 8617 4.2.1: 1*2DIGIT, at most 50; no sign, no leading 0 */
+	if (t == NULL || t->vlen == 0 || t->val[0] == '0' ||
+	    (n = dkim_number(t, 2)) < 1 || n > DKIM_ARC_MAX)
+		return 0;
+	return (unsigned)n;
+}
+
+/* dkim_sig_arc - the tags only ARC fields have; 0 or -1 with err */
+static int
+dkim_sig_arc(enum dkim_sig_kind kind, const struct dkim_taglist *tl,
+	     struct dkim_sig *sig, char *err, size_t errlen)
+{
+	const struct dkim_tag *t;
+
+	if ((sig->instance = dkim_sig_instance(dkim_tags_get(tl, "i"))) == 0)
+		return dkim_sig_fail(err, errlen, "bad or missing i= instance");
+	snprintf(sig->identity, sizeof(sig->identity), "@%s", sig->domain);
+	if (kind == DKIM_SIG_AMS)
+		return 0;
+	if ((t = dkim_tags_get(tl, "cv")) == NULL)
+		return dkim_sig_fail(err, errlen, "cv= missing");
+	if (dkim_tags_is(t, "none"))
+		sig->cv = DKIM_CV_NONE;
+	else if (dkim_tags_is(t, "pass"))
+		sig->cv = DKIM_CV_PASS;
+	else if (dkim_tags_is(t, "fail"))
+		sig->cv = DKIM_CV_FAIL;
+	else
+		return dkim_sig_fail(err, errlen, "bad cv= value");
+	/* RFC 8617 4.1.3: the seal signs the chain, never header lists */
+	if (dkim_tags_get(tl, "h") != NULL)
+		return dkim_sig_fail(err, errlen, "h= in an ARC-Seal");
+	return 0;
+}
+
+/* dkim_sig_parse_any - one field of this grammar, as kind says */
+static int
+dkim_sig_parse_any(enum dkim_sig_kind kind, const char *value,
+		   struct dkim_sig *sig, bool v05, char *err, size_t errlen)
 {
 	struct dkim_taglist tl;
 	const struct dkim_tag *t, *b;
@@ -257,12 +316,19 @@ dkim_sig_parse(const char *value, struct dkim_sig *sig, bool v05, char *err,
 		return dkim_sig_fail(err, errlen, "domain tag missing");
 	if (sig->domain[0] == '\0' || !dkim_domain_valid(sig->domain))
 		return dkim_sig_fail(err, errlen, "d= is not a domain name");
-	/* i= (or "@d") for the report, checked below */
-	cover = dkim_sig_identity(dkim_tags_get(&tl, "i"), sig);
-	if ((t = dkim_tags_get(&tl, "v")) == NULL)
-		return dkim_sig_fail(err, errlen, "version missing");
-	if (!dkim_tags_is(t, "1") && !(v05 && dkim_tags_is(t, "0.5")))
-		return dkim_sig_fail(err, errlen, "unsupported signature version");
+	if (kind != DKIM_SIG_DKIM) {
+		if (dkim_sig_arc(kind, &tl, sig, err, errlen) != 0)
+			return -1;
+		cover = true;
+	} else {
+		/* i= (or "@d") for the report, checked below */
+		cover = dkim_sig_identity(dkim_tags_get(&tl, "i"), sig);
+		if ((t = dkim_tags_get(&tl, "v")) == NULL)
+			return dkim_sig_fail(err, errlen, "version missing");
+		if (!dkim_tags_is(t, "1") && !(v05 && dkim_tags_is(t, "0.5")))
+			return dkim_sig_fail(err, errlen,
+					     "unsupported signature version");
+	}
 	if (dkim_tags_get(&tl, "s") == NULL)
 		return dkim_sig_fail(err, errlen, "selector tag missing");
 	if (sig->selector[0] == '\0')
@@ -277,6 +343,17 @@ dkim_sig_parse(const char *value, struct dkim_sig *sig, bool v05, char *err,
 		sig->alg = DKIM_ALG_ED25519_SHA256;
 	else
 		return dkim_sig_fail(err, errlen, "unknown algorithm");
+	if (kind == DKIM_SIG_AS) {
+		/* RFC 8617 5.1.1: relaxed headers; no body is signed */
+		sig->hcanon = DKIM_CANON_RELAXED;
+		if (b == NULL)
+			return dkim_sig_fail(err, errlen,
+					     "signature data missing");
+		if ((n = dkim_tags_b64(b, sig->b, sizeof(sig->b))) <= 0)
+			return dkim_sig_fail(err, errlen, "bad b= value");
+		sig->blen = (size_t)n;
+		return dkim_sig_times(&tl, sig, err, errlen);
+	}
 	if (!dkim_sig_canon(dkim_tags_get(&tl, "c"), sig))
 		return dkim_sig_fail(err, errlen, "invalid canonicalization");
 	if ((t = dkim_tags_get(&tl, "q")) != NULL && !dkim_tags_in(t, "dns/txt"))
@@ -295,7 +372,7 @@ dkim_sig_parse(const char *value, struct dkim_sig *sig, bool v05, char *err,
 		return dkim_sig_fail(err, errlen, "header list missing");
 	if (!dkim_sig_hlist(t, sig))
 		return -2;
-	if (!dkim_sig_from_signed(sig))
+	if (kind == DKIM_SIG_DKIM && !dkim_sig_from_signed(sig))
 		return dkim_sig_fail(err, errlen, "From field not signed");
 	if (!cover)
 		return dkim_sig_fail(err, errlen, "invalid domain coverage");
@@ -305,15 +382,49 @@ dkim_sig_parse(const char *value, struct dkim_sig *sig, bool v05, char *err,
 			return dkim_sig_fail(err, errlen, "bad l= value");
 		sig->length = (ssize_t)n;
 	}
-	if ((t = dkim_tags_get(&tl, "t")) != NULL &&
-	    (sig->t = dkim_number(t, 12)) < 0)
-		return dkim_sig_fail(err, errlen, "bad t= value");
-	if ((t = dkim_tags_get(&tl, "x")) != NULL &&
-	    (sig->x = dkim_number(t, 12)) < 0)
-		return dkim_sig_fail(err, errlen, "bad x= value");
-	if (sig->t >= 0 && sig->x >= 0 && sig->x < sig->t)
-		return dkim_sig_fail(err, errlen, "x= before t=");
-	return 0;
+	return dkim_sig_times(&tl, sig, err, errlen);
+}
+
+/* dkim_sig_parse - parse a DKIM-Signature value into sig */
+int
+dkim_sig_parse(const char *value, struct dkim_sig *sig, bool v05, char *err,
+	       size_t errlen)
+{
+	return dkim_sig_parse_any(DKIM_SIG_DKIM, value, sig, v05, err, errlen);
+}
+
+/* dkim_sig_parse_kind - an ARC-Message-Signature or ARC-Seal value */
+int
+dkim_sig_parse_kind(enum dkim_sig_kind kind, const char *value,
+		    struct dkim_sig *sig, char *err, size_t errlen)
+{
+	return dkim_sig_parse_any(kind, value, sig, false, err, errlen);
+}
+
+/* dkim_arc_instance - the i= of an ARC-Authentication-Results value */
+unsigned
+dkim_arc_instance(const char *value)
+{
+	struct dkim_tag t;
+	const char *p = value, *semi;
+
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (p[0] != 'i' || (semi = strchr(p, ';')) == NULL)
+		return 0;
+	p++;
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (*p++ != '=')
+		return 0;
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	t.val = p;
+	t.vlen = (size_t)(semi - p);
+	while (t.vlen > 0 && (p[t.vlen - 1] == ' ' || p[t.vlen - 1] == '\t' ||
+			      p[t.vlen - 1] == '\r' || p[t.vlen - 1] == '\n'))
+		t.vlen--;
+	return dkim_sig_instance(&t);
 }
 
 /* dkim_sig_clear - free what a parsed signature holds */

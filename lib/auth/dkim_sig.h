@@ -21,6 +21,23 @@ enum dkim_alg {
 #define DKIM_SIG_MAXB  2048 /* b= octets: an RSA-16384 signature */
 #define DKIM_SIG_MAXBH 64   /* bh= octets */
 
+/* the three fields that share this grammar */
+enum dkim_sig_kind {
+	DKIM_SIG_DKIM, /* DKIM-Signature (RFC 6376 3.5) */
+	DKIM_SIG_AMS,  /* ARC-Message-Signature (RFC 8617 4.1.2): i= is the
+			  instance, no v= */
+	DKIM_SIG_AS,   /* ARC-Seal (RFC 8617 4.1.3): i=, cv=, no h=, bh=, c=;
+			  relaxed header canonicalisation */
+};
+
+enum dkim_cv {
+	DKIM_CV_NONE,
+	DKIM_CV_PASS,
+	DKIM_CV_FAIL,
+};
+
+#define DKIM_ARC_MAX 50 /* ARC instances, RFC 8617 4.2.1 */
+
 struct dkim_sig {
 	enum dkim_alg alg;
 	enum dkim_canon hcanon, bcanon;
@@ -38,6 +55,8 @@ struct dkim_sig {
 	ssize_t length;  /* l=, or -1 */
 	long long t, x;  /* t= and x=, or -1 */
 	size_t bstart, bend; /* b='s value within the header value */
+	unsigned instance;   /* ARC: i=, 1..DKIM_ARC_MAX */
+	enum dkim_cv cv;     /* ARC-Seal: cv= */
 };
 
 /*
@@ -51,6 +70,18 @@ struct dkim_sig {
  */
 int dkim_sig_parse(const char *value, struct dkim_sig *sig, bool v05,
 		   char *err, size_t errlen);
+
+/*
+ * dkim_sig_parse_kind - the same for an ARC-Message-Signature or an
+ * ARC-Seal value (kind), with RFC 8617's rules for it: i= is the
+ * instance; an ARC-Seal has cv= and no h=. Same returns.
+ */
+int dkim_sig_parse_kind(enum dkim_sig_kind kind, const char *value,
+			struct dkim_sig *sig, char *err, size_t errlen);
+
+/* dkim_arc_instance - the i= instance of an ARC-Authentication-Results
+ * value ("i=N;" first, RFC 8617 4.1.1), or 0 when it has none valid */
+unsigned dkim_arc_instance(const char *value);
 
 /* dkim_sig_clear - free what a parsed signature holds */
 void dkim_sig_clear(struct dkim_sig *sig);
