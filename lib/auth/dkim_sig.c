@@ -132,16 +132,23 @@ dkim_sig_hlist(const struct dkim_tag *t, struct dkim_sig *sig)
 	return true;
 }
 
-/* dkim_sig_from_signed - does h= name From? */
+/* dkim_sig_names - does h= name this field? */
 static bool
-dkim_sig_from_signed(const struct dkim_sig *sig)
+dkim_sig_names(const struct dkim_sig *sig, const char *field)
 {
 	const char *p = sig->hnames;
 
 	for (size_t i = 0; i < sig->nh; i++, p += strlen(p) + 1)
-		if (strcasecmp(p, "from") == 0)
+		if (strcasecmp(p, field) == 0)
 			return true;
 	return false;
+}
+
+/* dkim_sig_from_signed - does h= name From? */
+static bool
+dkim_sig_from_signed(const struct dkim_sig *sig)
+{
+	return dkim_sig_names(sig, "from");
 }
 
 /* dkim_hex - the value of a hex digit, or -1 */
@@ -317,6 +324,10 @@ dkim_sig_parse_any(enum dkim_sig_kind kind, const char *value,
 	if (sig->domain[0] == '\0' || !dkim_domain_valid(sig->domain))
 		return dkim_sig_fail(err, errlen, "d= is not a domain name");
 	if (kind != DKIM_SIG_DKIM) {
+		/* RFC 6376 3.2 allows one final ";" only; ARC readers are
+		 * expected to hold fields to the grammar */
+		if (tl.empty > 0)
+			return dkim_sig_fail(err, errlen, "empty tag-spec (;;)");
 		if (dkim_sig_arc(kind, &tl, sig, err, errlen) != 0)
 			return -1;
 		cover = true;
@@ -356,6 +367,10 @@ dkim_sig_parse_any(enum dkim_sig_kind kind, const char *value,
 	}
 	if (!dkim_sig_canon(dkim_tags_get(&tl, "c"), sig))
 		return dkim_sig_fail(err, errlen, "invalid canonicalization");
+	/* an AMS without c=: relaxed/relaxed, as ARC signers write and the
+	 * ValiMail suite (ams_fields_c_na) expects */
+	if (kind == DKIM_SIG_AMS && dkim_tags_get(&tl, "c") == NULL)
+		sig->hcanon = sig->bcanon = DKIM_CANON_RELAXED;
 	if ((t = dkim_tags_get(&tl, "q")) != NULL && !dkim_tags_in(t, "dns/txt"))
 		return dkim_sig_fail(err, errlen, "query method invalid");
 	if (b == NULL)
@@ -374,6 +389,9 @@ dkim_sig_parse_any(enum dkim_sig_kind kind, const char *value,
 		return -2;
 	if (kind == DKIM_SIG_DKIM && !dkim_sig_from_signed(sig))
 		return dkim_sig_fail(err, errlen, "From field not signed");
+	/* RFC 8617 4.1.2: an AMS must not sign ARC-Seal fields */
+	if (kind == DKIM_SIG_AMS && dkim_sig_names(sig, "arc-seal"))
+		return dkim_sig_fail(err, errlen, "h= names ARC-Seal");
 	if (!cover)
 		return dkim_sig_fail(err, errlen, "invalid domain coverage");
 	if ((t = dkim_tags_get(&tl, "l")) != NULL) {

@@ -35,6 +35,22 @@ dt_trim(const char *s, size_t *n)
 	return s;
 }
 
+/* dt_name - RFC 6376 3.2 tag-name: ALPHA *ALNUMPUNC (letters, digits,
+ * "_") */
+static bool
+dt_name(const char *s, size_t n)
+{
+	if (n == 0 || !((s[0] >= 'a' && s[0] <= 'z') ||
+			(s[0] >= 'A' && s[0] <= 'Z')))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
 /* dt_copy - s[0..n) without surrounding FWS into out (cut to fit) */
 static void
 dt_copy(const char *s, size_t n, char *out, size_t outlen)
@@ -57,6 +73,7 @@ dkim_tags_parse(const char *s, size_t len, struct dkim_taglist *tl, char *err,
 	bool bad = false;
 
 	tl->n = 0;
+	tl->empty = 0;
 	/* after an error the rest is still split (first occurrences,
 	 * first DKIM_TAGS_MAX tags) so that a report can name d= and s= */
 	while (p < end) {
@@ -78,10 +95,18 @@ dkim_tags_parse(const char *s, size_t len, struct dkim_taglist *tl, char *err,
 					 "invalid tag-list (a tag without =)");
 				bad = true;
 			}
+			/* the grammar allows one final ";", not ";;" */
+			if (n == 0 && semi != NULL)
+				tl->empty++;
 			continue;
 		}
-		if (n == 0)
+		if (!dt_name(name, n)) {
+			if (!bad)
+				snprintf(err, errlen,
+					 "invalid tag-list (bad tag name)");
+			bad = true;
 			continue;
+		}
 		for (size_t i = 0; i < tl->n && !dup; i++)
 			dup = tl->tag[i].nlen == n &&
 			      memcmp(tl->tag[i].name, name, n) == 0;

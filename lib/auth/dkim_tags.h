@@ -22,15 +22,18 @@ struct dkim_tag {
 struct dkim_taglist {
 	struct dkim_tag tag[DKIM_TAGS_MAX];
 	size_t n;
+	unsigned empty; /* empty tag-specs other than a final ";" (";;") */
 };
 
 /*
  * dkim_tags_parse - split a tag-list into its tag-specs
  *
- * Tag names are case-sensitive and may occur once (RFC 6376 3.2); more
+ * Tag names are case-sensitive, ALPHA *(ALPHA / DIGIT / "_"), and may
+ * occur once (RFC 6376 3.2); more
  * than DKIM_TAGS_MAX tags is invalid too (a duplicate could hide behind
  * filler). A tag-spec without "=" makes the list invalid too; an empty
- * one (";;", a final ";") is skipped. Returns 0, or -1 with the first
+ * one (";;", a final ";") is skipped, and counted in tl->empty unless it
+ * is the final one (ARC's stricter readers refuse ";;"). Returns 0, or -1 with the first
  * reason in err ("tag d= named twice", "invalid tag-list (more than 64
  * tags)"); tl then still holds the first occurrence of each tag, for a
  * report.

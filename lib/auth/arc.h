@@ -1,0 +1,65 @@
+/*
+ * arc.h - ARC chain validation (RFC 8617 section 5.2) on the DKIM core
+ * (see arc.c)
+ */
+#ifndef AUTHTAG_ARC_H
+#define AUTHTAG_ARC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "result.h"
+
+struct config;
+struct dns_cache;
+struct arc_verifier;
+struct arc_msg;
+
+#define ARC_REPORT_SEALERS 8 /* sealers named in the A-R comment */
+
+/* a message's chain, as the A-R reports it */
+struct arc_outcome {
+	enum ar_result result;  /* RES_NONE, RES_PASS or RES_FAIL */
+	unsigned instances;     /* ARC sets (0: none) */
+	unsigned oldest_pass;   /* 0, or the oldest AMS that validated
+				   when an older one did not */
+	char reason[RES_REASON_MAX]; /* why it failed */
+	/* d= of each seal, newest first, for the comment */
+	char sealers[ARC_REPORT_SEALERS][RES_DOMAIN_MAX];
+	unsigned nsealers;
+};
+
+/* arc_verifier_new - settings (DKIMMinKeyBits) and a key cache for
+ * every thread; NULL + err */
+struct arc_verifier *arc_verifier_new(const struct config *cfg, char *err,
+				      size_t errlen);
+
+/* arc_verifier_free - free the verifier */
+void arc_verifier_free(struct arc_verifier *ver);
+
+/* arc_msg_new - validate one message's chain; keys through dns (the
+ * caller's, must outlive it); NULL on no memory */
+struct arc_msg *arc_msg_new(struct arc_verifier *ver, struct dns_cache *dns);
+
+/* arc_msg_header - one header field as received (name without colon,
+ * value after it, folding kept) */
+void arc_msg_header(struct arc_msg *msg, const char *name, const char *value);
+
+/* arc_msg_eoh - end of headers: the sets are collected and checked for
+ * structure, keys fetched, body hashes started */
+void arc_msg_eoh(struct arc_msg *msg);
+
+/* arc_msg_body - a body chunk (LF or CRLF line ends, any split) */
+void arc_msg_body(struct arc_msg *msg, const unsigned char *data, size_t len);
+
+/*
+ * arc_msg_eom - the chain's validation status into out: none (no ARC
+ * set), pass, or fail with the reason. Returns 0, or -1 when memory ran
+ * out (out says fail, "out of memory").
+ */
+int arc_msg_eom(struct arc_msg *msg, struct arc_outcome *out);
+
+/* arc_msg_free - free the per-message state */
+void arc_msg_free(struct arc_msg *msg);
+
+#endif
