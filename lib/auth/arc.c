@@ -540,6 +540,31 @@ arc_msg_eom(struct arc_msg *msg, struct arc_outcome *out)
 	return 0;
 }
 
+/* arc_msg_set - instance i's three fields, for a new seal */
+bool
+arc_msg_set(const struct arc_msg *msg, unsigned i, const char *names[3],
+	    const char *values[3])
+{
+	if (msg == NULL || i < 1 || i > msg->n || msg->fail[0] != '\0')
+		return false;
+	for (int p = 0; p < ARC_NPARTS; p++) {
+		const struct dkim_field *f = &msg->fields[msg->set[i].field[p]];
+
+		names[p] = f->name;
+		values[p] = f->value;
+	}
+	return true;
+}
+
+/* arc_msg_newest_cv_fail - does the newest seal say cv=fail? */
+bool
+arc_msg_newest_cv_fail(const struct arc_msg *msg)
+{
+	return msg != NULL && msg->n > 0 &&
+	       msg->set[msg->n].field[ARC_AS] >= 0 &&
+	       msg->set[msg->n].as.cv == DKIM_CV_FAIL;
+}
+
 /* arc_msg_free - free the per-message state */
 void
 arc_msg_free(struct arc_msg *msg)

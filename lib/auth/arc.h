@@ -59,6 +59,19 @@ void arc_msg_body(struct arc_msg *msg, const unsigned char *data, size_t len);
  */
 int arc_msg_eom(struct arc_msg *msg, struct arc_outcome *out);
 
+/*
+ * arc_msg_set - instance i's fields for a new seal to cover: names[k]
+ * and values[k] for ARC-Authentication-Results, ARC-Message-Signature,
+ * ARC-Seal (values as received); false when the set is not there or the
+ * chain's structure is broken. Valid after arc_msg_eoh, until free.
+ */
+bool arc_msg_set(const struct arc_msg *msg, unsigned i, const char *names[3],
+		 const char *values[3]);
+
+/* arc_msg_newest_cv_fail - does the newest seal already say cv=fail?
+ * (such a chain gets no further set) */
+bool arc_msg_newest_cv_fail(const struct arc_msg *msg);
+
 /* arc_msg_free - free the per-message state */
 void arc_msg_free(struct arc_msg *msg);
 

@@ -230,6 +230,13 @@ dkim_signkey_matches(const struct dkim_signkey *key, const EVP_PKEY *pub)
 	return pub != NULL && EVP_PKEY_eq(key->pkey, pub) == 1;
 }
 
+/* dkim_signkey_algorithm - "rsa-sha256" or "ed25519-sha256" */
+const char *
+dkim_signkey_algorithm(const struct dkim_signkey *key)
+{
+	return key->ed25519 ? "ed25519-sha256" : "rsa-sha256";
+}
+
 /* dkim_sign_default_headers - the h= list used when none is configured */
 const char *
 dkim_sign_default_headers(void)
@@ -387,9 +394,9 @@ dkim_fold_put(struct strbuf *sb, size_t *col, const char *fold,
 	*col += n;
 }
 
-/* dkim_sign_data - sign the header hash input with the key */
-static char *
-dkim_sign_data(const struct dkim_signkey *key, const struct strbuf *data)
+/* dkim_signkey_sign - sign the header hash input with the key */
+char *
+dkim_signkey_sign(const struct dkim_signkey *key, const struct strbuf *data)
 {
 	unsigned char sig[2048], dig[32];
 	size_t siglen = sizeof(sig);
@@ -498,7 +505,7 @@ dkim_signer_finish(struct dkim_signer *s, bool crlf, char *err, size_t errlen)
 			  (size_t)nh);
 	dkim_canon_header(&hin, s->opts.hcanon, "DKIM-Signature", sb_str(&v),
 			  false);
-	if (sb_failed(&hin) || (b64 = dkim_sign_data(s->key, &hin)) == NULL) {
+	if (sb_failed(&hin) || (b64 = dkim_signkey_sign(s->key, &hin)) == NULL) {
 		snprintf(err, errlen, "signing failed");
 		goto out;
 	}

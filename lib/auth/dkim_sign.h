@@ -47,6 +47,19 @@ struct evp_pkey_st;
 bool dkim_signkey_matches(const struct dkim_signkey *key,
 			  const struct evp_pkey_st *pub);
 
+/* dkim_signkey_algorithm - the a= this key signs with: "rsa-sha256" or
+ * "ed25519-sha256" */
+const char *dkim_signkey_algorithm(const struct dkim_signkey *key);
+
+/*
+ * dkim_signkey_sign - the base64 b= value of data (the canonicalised
+ * header hash input) signed with key: RSA PKCS#1 v1.5 over SHA-256, or
+ * Ed25519 over its SHA-256 (RFC 8463 3); malloc'd, NULL on failure
+ */
+struct strbuf;
+char *dkim_signkey_sign(const struct dkim_signkey *key,
+			const struct strbuf *data);
+
 /* dkim_sign_default_headers - RFC 6376 5.4.1's list, colon-separated
  * and lower case: what is signed when SignHeaders is not set */
 const char *dkim_sign_default_headers(void);

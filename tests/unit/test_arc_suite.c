@@ -8,6 +8,16 @@
  * chain validation status must be the case's cv (Pass, Fail, None; an
  * empty cv is a chain whose newest seal says cv=fail, so Fail). Every
  * failure is printed with authtag's reason; the counts are printed.
+ *
+ * Then tests/data/arc/arc-draft-sign-tests.yml: each case's message is
+ * validated the same way and sealed by lib/auth/arc_seal.c with the
+ * scenario's key, the case's t= and h= list; the ARC-Authentication-
+ * Results text is the message's Authentication-Results fields of the
+ * case's srv-id, merged (the suite's rule for its signer). The new
+ * ARC-Seal, ARC-Message-Signature and ARC-Authentication-Results must be
+ * the expected ones once white space is removed (RSA signatures are
+ * deterministic, so b= must match exactly); an empty expectation means
+ * no set is added.
  * Usage: test_arc_suite [-v] [CASE...]  (-v: print passing cases too)
  */
 #include "build.h" /* first: feature macros */
@@ -21,19 +31,25 @@
 #include <yaml.h>
 
 #include "auth/arc.h"
+#include "auth/arc_seal.h"
+#include "auth/dkim_sign.h"
+#include "strbuf.h"
 #include "dkim_testlib.h"
 #include "dns/dns.h"
 #include "result.h"
 #include "testutil.h"
 
 #define SUITE_CASES 175 /* validation cases in the copied suite file */
+#define SIGN_CASES  17  /* signing cases */
 #define SUITE_ZONES 16  /* distinct key domains a scenario may name */
 
 struct run {
 	int argc;
 	char **argv;
 	bool verbose;
+	bool sign; /* running the signing file */
 	unsigned passed, failed;
+	unsigned sign_passed, sign_failed;
 };
 
 /* map_get - the value of key in a mapping node, or NULL */
@@ -76,11 +92,12 @@ wanted(const struct run *run, const char *name)
 
 /*
  * feed - split text (LF line ends) into header fields and body and give
- * them to msg: a field runs to the next line that does not start with
- * white space; the body starts after the first empty line
+ * them to msg (and sealer, when not NULL): a field runs to the next line
+ * that does not start with white space; the body starts after the first
+ * empty line
  */
 static void
-feed(struct arc_msg *msg, const char *text)
+feed(struct arc_msg *msg, struct arc_sealer *sealer, const char *text)
 {
 	const char *p = text;
 	char *name, *value;
@@ -112,14 +129,85 @@ feed(struct arc_msg *msg, const char *text)
 			name = strndup(p, (size_t)(colon - p));
 			value = strndup(colon + 1, vlen);
 			arc_msg_header(msg, name, value);
+			if (sealer != NULL)
+				arc_sealer_header(sealer, name, value);
 			free(name);
 			free(value);
 		}
 		p = end;
 	}
 	arc_msg_eoh(msg);
-	if (*p == '\n')
+	if (*p == '\n') {
 		arc_msg_body(msg, (const unsigned char *)p + 1, strlen(p + 1));
+		if (sealer != NULL)
+			arc_sealer_body(sealer, (const unsigned char *)p + 1,
+					strlen(p + 1));
+	}
+}
+
+/* squeeze - s without white space, into a static buffer */
+static const char *
+squeeze(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; s != NULL && *s != '\0' && o + 1 < len; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			buf[o++] = *s;
+	buf[o] = '\0';
+	return buf;
+}
+
+/*
+ * aar_text - the message's Authentication-Results fields whose
+ * authserv-id is srvid, merged: "srvid; r1; r2..." (each field's results
+ * after its authserv-id, trimmed of white space and a final ';')
+ */
+static char *
+aar_text(const char *text, const char *srvid)
+{
+	struct strbuf out = STRBUF_INIT;
+	const char *p = text;
+	size_t idlen = strlen(srvid);
+
+	sb_puts(&out, srvid);
+	while (*p != '\0' && *p != '\n') {
+		const char *end = p, *v;
+
+		while ((end = strchr(end, '\n')) != NULL &&
+		       (end[1] == ' ' || end[1] == '\t'))
+			end++;
+		if (end == NULL)
+			end = p + strlen(p);
+		if (strncasecmp(p, "Authentication-Results:", 23) == 0) {
+			v = p + 23;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			if ((size_t)(end - v) > idlen &&
+			    strncasecmp(v, srvid, idlen) == 0 &&
+			    (v[idlen] == ';' || v[idlen] == ' ')) {
+				const char *r = strchr(v, ';'), *e = end;
+
+				if (r != NULL && r < end) {
+					r++;
+					while (r < e && (*r == ' ' || *r == '\t' ||
+							 *r == '\n'))
+						r++;
+					while (e > r && (e[-1] == ' ' ||
+							 e[-1] == '\t' ||
+							 e[-1] == '\n' ||
+							 e[-1] == ';'))
+						e--;
+					if (e > r) {
+						sb_puts(&out, "; ");
+						sb_putn(&out, r, (size_t)(e - r));
+					}
+				}
+			}
+		}
+		p = *end == '\n' ? end + 1 : end;
+	}
+	return sb_steal(&out);
 }
 
 /* expected - the case's cv as a result */
@@ -133,6 +221,89 @@ expected(const char *cv)
 	return RES_FAIL; /* "Fail", and the empty cv of a cv=fail chain */
 }
 
+/* sign_check - one expected field against ours; true when they match */
+static bool
+sign_check(const char *case_name, const char *what, const char *want,
+	   const char *got)
+{
+	char a[8192], b[8192];
+
+	if (strcmp(squeeze(want, a, sizeof(a)), squeeze(got, b, sizeof(b))) ==
+	    0)
+		return true;
+	printf("FAIL sign %s: %s\n  want %s\n  got  %s\n", case_name, what, a,
+	       b);
+	return false;
+}
+
+/* sign_case - seal one case's message and compare the new set */
+static void
+sign_case(struct run *run, yaml_document_t *doc, yaml_node_t *root,
+	  const char *name, yaml_node_t *tc, struct arc_msg *msg)
+{
+	const char *text = scalar(map_get(doc, tc, "message"));
+	const char *want[3] = {scalar(map_get(doc, tc, "AAR")),
+			       scalar(map_get(doc, tc, "AMS")),
+			       scalar(map_get(doc, tc, "AS"))};
+	struct arc_sealopts opts = {
+	    .domain = scalar(map_get(doc, root, "domain")),
+	    .selector = scalar(map_get(doc, root, "sel")),
+	    .sign_headers = scalar(map_get(doc, tc, "sig-headers")),
+	    .now = (time_t)atoll(scalar(map_get(doc, tc, "t"))),
+	};
+	struct dkim_signkey *key;
+	struct arc_sealer *sealer;
+	struct arc_outcome out;
+	struct arc_newset set;
+	char err[256], *aar;
+	bool ok = true, none = true;
+	int rc;
+
+	key = dkim_signkey_parse(scalar(map_get(doc, root, "privatekey")),
+				 "privatekey", err, sizeof(err));
+	if (key == NULL) {
+		printf("FAIL sign %s: %s\n", name, err);
+		run->sign_failed++;
+		return;
+	}
+	opts.key = key;
+	sealer = arc_sealer_new(&opts);
+	feed(msg, sealer, text);
+	arc_msg_eom(msg, &out);
+	aar = aar_text(text, scalar(map_get(doc, tc, "srv-id")));
+	rc = arc_sealer_finish(sealer, msg, &out, aar, &set, err, sizeof(err));
+	for (int p = 0; p < 3; p++)
+		none &= strspn(want[p], " \t\r\n") == strlen(want[p]);
+	if (none)
+		ok = rc == 0 ||
+		     (printf("FAIL sign %s: want no new set, got one (rc %d)\n",
+			     name, rc),
+		      false);
+	else if (rc != 1) {
+		printf("FAIL sign %s: no set (rc %d): %s\n", name, rc,
+		       rc < 0 ? err : "chain refused");
+		ok = false;
+	} else {
+		ok &= sign_check(name, "ARC-Authentication-Results", want[0],
+				 set.value[0]);
+		ok &= sign_check(name, "ARC-Message-Signature", want[1],
+				 set.value[1]);
+		ok &= sign_check(name, "ARC-Seal", want[2], set.value[2]);
+	}
+	if (ok) {
+		run->sign_passed++;
+		if (run->verbose)
+			printf("ok sign %s (chain %s, i=%u)\n", name,
+			       result_name(out.result), set.instance);
+	} else {
+		run->sign_failed++;
+	}
+	arc_newset_free(&set);
+	free(aar);
+	arc_sealer_free(sealer);
+	dkim_signkey_free(key);
+}
+
 /* run_scenario - one YAML document: its keys, then its cases */
 static void
 run_scenario(struct run *run, yaml_document_t *doc, yaml_node_t *root)
@@ -140,6 +311,7 @@ run_scenario(struct run *run, yaml_document_t *doc, yaml_node_t *root)
 	yaml_node_t *tests = map_get(doc, root, "tests");
 	yaml_node_t *txt = map_get(doc, root, "txt-records");
 	struct dkim_test_record recs[64];
+	char *vals[64];
 	const char *zones[SUITE_ZONES + 1];
 	struct dkim_test_dns dns;
 	struct arc_verifier *ver;
@@ -158,9 +330,18 @@ run_scenario(struct run *run, yaml_document_t *doc, yaml_node_t *root)
 			const char *dom = strstr(name, "._domainkey.");
 			bool known = false;
 
-			recs[nrecs++] = (struct dkim_test_record){
-			    name, DKIM_TEST_TXT,
-			    scalar(yaml_document_get_node(doc, pr->value))};
+			/* a literal block's line breaks are FWS inside p=,
+			 * which unbound's local-data cannot hold: joined */
+			if ((vals[nrecs] = strdup(scalar(
+				 yaml_document_get_node(doc, pr->value)))) ==
+			    NULL)
+				break;
+			for (char *q = vals[nrecs]; *q != '\0'; q++)
+				if (*q == '\n')
+					*q = ' ';
+			recs[nrecs] = (struct dkim_test_record){
+			    name, DKIM_TEST_TXT, vals[nrecs]};
+			nrecs++;
 			if (dom == NULL)
 				continue;
 			dom += strlen("._domainkey.");
@@ -173,8 +354,12 @@ run_scenario(struct run *run, yaml_document_t *doc, yaml_node_t *root)
 	if (dkim_test_dns_start(&dns, zones, recs, nrecs) != 0) {
 		printf("FAIL: hermetic DNS for a scenario\n");
 		run->failed++;
+		for (size_t i = 0; i < nrecs; i++)
+			free(vals[i]);
 		return;
 	}
+	for (size_t i = 0; i < nrecs; i++)
+		free(vals[i]); /* written into the unbound config */
 	cfg = dns.cfg;
 	if ((ver = arc_verifier_new(cfg, err, sizeof(err))) == NULL) {
 		printf("FAIL: arc_verifier_new: %s\n", err);
@@ -196,7 +381,13 @@ run_scenario(struct run *run, yaml_document_t *doc, yaml_node_t *root)
 			continue;
 		cache = dns_cache_new(dns.res);
 		msg = arc_msg_new(ver, cache);
-		feed(msg, scalar(map_get(doc, tc, "message")));
+		if (run->sign) {
+			sign_case(run, doc, root, name, tc, msg);
+			arc_msg_free(msg);
+			dns_cache_free(cache);
+			continue;
+		}
+		feed(msg, NULL, scalar(map_get(doc, tc, "message")));
 		arc_msg_eom(msg, &out);
 		if (out.result == want) {
 			run->passed++;
@@ -218,25 +409,20 @@ run_scenario(struct run *run, yaml_document_t *doc, yaml_node_t *root)
 	dkim_test_dns_stop(&dns);
 }
 
-int
-main(int argc, char **argv)
+/* run_file - every scenario of one suite file; -1 when it cannot be read */
+static int
+run_file(struct run *run, const char *name)
 {
-	struct run run = {.argc = argc - 1, .argv = argv + 1};
 	char path[4096];
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	FILE *f;
 
-	if (run.argc > 0 && strcmp(run.argv[0], "-v") == 0) {
-		run.verbose = true;
-		run.argc--;
-		run.argv++;
-	}
-	snprintf(path, sizeof path, "%s/tests/data/arc/arc-draft-validation-tests.yml",
-		 testutil_srcdir());
+	snprintf(path, sizeof path, "%s/tests/data/arc/%s", testutil_srcdir(),
+		 name);
 	if ((f = fopen(path, "rb")) == NULL) {
 		perror(path);
-		return 1;
+		return -1;
 	}
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
@@ -247,25 +433,51 @@ main(int argc, char **argv)
 			printf("FAIL %s: YAML error: %s at line %zu\n", path,
 			       parser.problem ? parser.problem : "?",
 			       parser.problem_mark.line + 1);
-			run.failed++;
+			run->failed++;
 			break;
 		}
 		if ((root = yaml_document_get_root_node(&doc)) == NULL) {
 			yaml_document_delete(&doc);
 			break;
 		}
-		run_scenario(&run, &doc, root);
+		run_scenario(run, &doc, root);
 		yaml_document_delete(&doc);
 	}
 	yaml_parser_delete(&parser);
 	fclose(f);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct run run = {.argc = argc - 1, .argv = argv + 1};
+
+	if (run.argc > 0 && strcmp(run.argv[0], "-v") == 0) {
+		run.verbose = true;
+		run.argc--;
+		run.argv++;
+	}
+	if (run_file(&run, "arc-draft-validation-tests.yml") != 0)
+		return 1;
+	run.sign = true;
+	if (run_file(&run, "arc-draft-sign-tests.yml") != 0)
+		return 1;
 	/* a suite that silently ran fewer cases must not look passed */
 	if (run.argc == 0 && run.passed + run.failed != SUITE_CASES) {
-		printf("FAIL: ran %u cases, the suite has %d\n",
+		printf("FAIL: ran %u validation cases, the suite has %d\n",
 		       run.passed + run.failed, SUITE_CASES);
 		run.failed++;
 	}
+	if (run.argc == 0 &&
+	    run.sign_passed + run.sign_failed != SIGN_CASES) {
+		printf("FAIL: ran %u signing cases, the suite has %d\n",
+		       run.sign_passed + run.sign_failed, SIGN_CASES);
+		run.sign_failed++;
+	}
 	printf("ARC validation suite: %u passed, %u failed\n", run.passed,
 	       run.failed);
-	return run.failed == 0 ? 0 : 1;
+	printf("ARC signing suite: %u passed, %u failed\n", run.sign_passed,
+	       run.sign_failed);
+	return run.failed == 0 && run.sign_failed == 0 ? 0 : 1;
 }
