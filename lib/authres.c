@@ -312,6 +312,40 @@ ar_result_dkim(struct strbuf *b, const struct dkim_outcome *d)
 	ar_put_prop(b, "header.b", d->b, sizeof(d->b));
 }
 
+/* ar_result_arc - the arc= result: the sealers in the comment, newest
+ * first ("i=2 lists.example.org, i=1 mail.example.com"), then why it
+ * failed; header.oldest-pass when an older AMS no longer validates */
+static void
+ar_result_arc(struct strbuf *b, const struct arc_outcome *a)
+{
+	char num[16];
+	bool why = a->result == RES_FAIL &&
+		   ar_has_text(a->reason, sizeof(a->reason));
+
+	sb_puts(b, "arc=");
+	sb_puts(b, result_name(a->result));
+	if (a->nsealers > 0 || why) {
+		sb_puts(b, "\001(");
+		for (unsigned i = 0; i < a->nsealers && i < RES_ARC_SEALERS;
+		     i++) {
+			snprintf(num, sizeof(num), "%si=%u\001",
+				 i ? ",\001" : "", a->sealer_i[i]);
+			sb_puts(b, num);
+			ar_put_text(b, a->sealers[i], sizeof(a->sealers[i]));
+		}
+		if (why) {
+			sb_puts(b, a->nsealers > 0 ? ";\001" : "");
+			ar_put_text(b, a->reason, sizeof(a->reason));
+		}
+		sb_putc(b, ')');
+	}
+	if (a->oldest_pass > 0) {
+		snprintf(num, sizeof(num), "%u", a->oldest_pass);
+		ar_put_prop(b, "header.oldest-pass", num, sizeof(num));
+	}
+	ar_put_prop(b, "smtp.remote-ip", a->remote_ip, sizeof(a->remote_ip));
+}
+
 /*
  * ar_dmarc_others - the author domains not in header.from, in the
  * comment: "other author domains: D RESULT, ..." (no "=" after a
@@ -451,29 +485,41 @@ ar_format(const char *authserv_id, const struct auth_results *res)
 		nd = res->dkim != NULL ? res->ndkim : 0;
 	}
 
-	if (nr == 0 && nd == 0) {
+	if (nr == 0 && nd == 0 && (res == NULL || !res->arc.checked)) {
 		/* RFC 8601 2.2 no-result: no method was applied */
 		if (AR_FIELD_PREFIX + out.len + 6 > AR_LINE_SOFT)
 			sb_puts(&out, ";\n\tnone");
 		else
 			sb_puts(&out, "; none");
 	} else {
-		/* order: auth, spf (mailfrom, helo), dkim, dmarc */
+		/* order: auth, spf (mailfrom, helo), dkim, arc, dmarc */
 		size_t before = nr - (res->dmarc.checked ? 1 : 0);
 
 		for (size_t i = 0; i < before; i++)
 			ar_fold(&out, r[i].s, r[i].len, false);
+		bool arc = res->arc.checked;
+
 		if (nd == 0) {
-			ar_fold(&out, "dkim=none", 9, !res->dmarc.checked);
+			ar_fold(&out, "dkim=none", 9,
+				!res->dmarc.checked && !arc);
 		}
 		for (size_t i = 0; i < nd; i++) {
 			struct strbuf d = {0};
 
 			ar_result_dkim(&d, &res->dkim[i]);
 			ar_fold(&out, d.s ? d.s : "", d.len,
-				i + 1 == nd && !res->dmarc.checked);
+				i + 1 == nd && !res->dmarc.checked && !arc);
 			out.nomem |= d.nomem;
 			free(d.s);
+		}
+		if (arc) {
+			struct strbuf a = {0};
+
+			ar_result_arc(&a, &res->arc);
+			ar_fold(&out, a.s ? a.s : "", a.len,
+				!res->dmarc.checked);
+			out.nomem |= a.nomem;
+			free(a.s);
 		}
 		if (res->dmarc.checked)
 			ar_fold(&out, r[nr - 1].s, r[nr - 1].len, true);
@@ -640,4 +686,42 @@ ar_arc_is_ours(const char *value, const char *authserv_id)
 			return false;
 	}
 	return ar_match_id(&p, authserv_id);
+}
+
+/* ar_strip_comments - value without its RFC 5322 comments (outside
+ * quoted strings; nested ones too), malloc'd; NULL on no memory */
+char *
+ar_strip_comments(const char *value)
+{
+	struct strbuf out = STRBUF_INIT;
+	unsigned depth = 0;
+	bool quoted = false;
+
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0' && (quoted || depth > 0)) {
+			if (depth == 0) {
+				sb_putc(&out, p[0]);
+				sb_putc(&out, p[1]);
+			}
+			p++;
+			continue;
+		}
+		if (depth == 0 && *p == '"')
+			quoted = !quoted;
+		if (!quoted && *p == '(') {
+			depth++;
+			continue;
+		}
+		if (!quoted && *p == ')' && depth > 0) {
+			/* one space where the comment and its blanks were */
+			if (--depth == 0)
+				while (p[1] == ' ' && out.len > 0 &&
+				       out.s[out.len - 1] == ' ')
+					p++;
+			continue;
+		}
+		if (depth == 0)
+			sb_putc(&out, *p);
+	}
+	return sb_failed(&out) ? (sb_free(&out), NULL) : sb_steal(&out);
 }

@@ -44,4 +44,9 @@ bool ar_is_ours(const char *value, const char *authserv_id);
  */
 bool ar_arc_is_ours(const char *value, const char *authserv_id);
 
+/* ar_strip_comments - an A-R value without its comments (for an
+ * ARC-Authentication-Results: some receivers mis-parse them); malloc'd,
+ * NULL on no memory */
+char *ar_strip_comments(const char *value);
+
 #endif

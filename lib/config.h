@@ -82,6 +82,14 @@ struct config {
 	struct hostlist *external_ignore; /* ExternalIgnoreList */
 	bool min_key_bits_set;   /* DKIMMinKeyBits or MinimumKeyBits given */
 
+	/* ARC sealing (config_sign.c) */
+	bool arc_sign;            /* ARCSign */
+	char *arc_sign_domain;    /* ARCSignDomain */
+	char *arc_sign_selector;  /* ARCSignSelector */
+	char *arc_sign_keyfile;   /* ARCSignKeyFile */
+	bool arc_seal_all;        /* ARCSealMail all (default inbound) */
+	bool arc_ar_comments;     /* ARCAuthResComments (default no) */
+
 	/* DNS */
 	enum resolver_mode resolver;
 	char **forwarders; /* "IP" or "IP@port", nforwarders entries */

@@ -6,7 +6,9 @@
  * MultipleSignatures, SignHeaders, OversignHeaders, OmitHeaders,
  * Canonicalization, SignatureTTL, SubDomains, MinimumKeyBits,
  * RequireSafeKeys, SigningRequireAuthDomain, InternalHosts, PeerList and
- * ExternalIgnoreList, and freeing what they hold. Client lists are read
+ * ExternalIgnoreList, the ARC sealing keys (ARCSign, ARCSignDomain,
+ * ARCSignSelector, ARCSignKeyFile, ARCSealMail, ARCAuthResComments), and
+ * freeing what they hold. Client lists are read
  * here (a bad entry is an error naming its file and line); the key and
  * signing tables are read when the engine is built, where the keys are
  * loaded (lib/auth/dkim_signtab.c).
@@ -189,7 +191,57 @@ key_external(struct config *cfg, const char *v, const char **why)
 	return config_hostlist(&cfg->external_ignore, v, why);
 }
 
+static int
+key_arc_sign(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->arc_sign, why);
+}
+
+static int
+key_arc_domain(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->arc_sign_domain, v, why);
+}
+
+static int
+key_arc_selector(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->arc_sign_selector, v, why);
+}
+
+static int
+key_arc_keyfile(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->arc_sign_keyfile, v, why);
+}
+
+static int
+key_arc_seal_mail(struct config *cfg, const char *v, const char **why)
+{
+	if (strcasecmp(v, "inbound") == 0)
+		cfg->arc_seal_all = false;
+	else if (strcasecmp(v, "all") == 0)
+		cfg->arc_seal_all = true;
+	else {
+		*why = "expected inbound or all";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+key_arc_comments(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->arc_ar_comments, why);
+}
+
 const struct config_key config_sign_keys[] = {
+    {"ARCAuthResComments", key_arc_comments},
+    {"ARCSealMail", key_arc_seal_mail},
+    {"ARCSign", key_arc_sign},
+    {"ARCSignDomain", key_arc_domain},
+    {"ARCSignKeyFile", key_arc_keyfile},
+    {"ARCSignSelector", key_arc_selector},
     {"Canonicalization", key_canon},
     {"Domain", key_domain},
     {"ExternalIgnoreList", key_external},
@@ -229,6 +281,9 @@ config_free_signing(struct config *cfg)
 	free(cfg->sign_headers);
 	free(cfg->oversign_headers);
 	free(cfg->omit_headers);
+	free(cfg->arc_sign_domain);
+	free(cfg->arc_sign_selector);
+	free(cfg->arc_sign_keyfile);
 	hostlist_free(cfg->internal_hosts);
 	hostlist_free(cfg->peer_list);
 	hostlist_free(cfg->external_ignore);

@@ -30,6 +30,7 @@
 
 #include "authres.h"
 #include "config.h"
+#include "auth/arc.h"
 #include "auth/dkim.h"
 #include "auth/dkim_signtab.h"
 #include "auth/dmarc.h"
@@ -61,7 +62,9 @@ engine_new(const struct config *cfg, char *err, size_t errlen)
 	    (eng->dkim = dkim_verifier_new(cfg, err, errlen)) == NULL ||
 	    (eng->dmarc = dmarc_ctx_new(cfg, err, errlen)) == NULL ||
 	    (eng->score = score_stage_new(cfg, err, errlen)) == NULL ||
-	    (eng->signtab = dkim_signtab_new(cfg, err, errlen)) == NULL) {
+	    (eng->signtab = dkim_signtab_new(cfg, err, errlen)) == NULL ||
+	    (eng->arc = arc_verifier_new(cfg, err, errlen)) == NULL ||
+	    engine_arc_new(eng, err, errlen) != 0) {
 		engine_free(eng);
 		return NULL;
 	}
@@ -75,6 +78,8 @@ engine_free(struct engine *eng)
 {
 	if (eng == NULL)
 		return;
+	engine_arc_free(eng);
+	arc_verifier_free(eng->arc);
 	dkim_signtab_free(eng->signtab);
 	score_stage_free(eng->score);
 	dmarc_ctx_free(eng->dmarc);
@@ -188,7 +193,8 @@ engine_msg_new(struct engine_conn *conn)
 		return NULL;
 	msg->conn = conn;
 	if ((msg->dns = dns_cache_new(conn->eng->dns)) == NULL ||
-	    (msg->dkim = dkim_msg_new(conn->eng->dkim, msg->dns)) == NULL) {
+	    (msg->dkim = dkim_msg_new(conn->eng->dkim, msg->dns)) == NULL ||
+	    (msg->arc = arc_msg_new(conn->eng->arc, msg->dns)) == NULL) {
 		engine_msg_free(msg);
 		return NULL;
 	}
@@ -290,6 +296,8 @@ engine_msg_note(struct engine_msg *msg, const char *name, const char *value)
 			return;
 		}
 		msg->aar_forged[msg->naar_forged++] = msg->aar_count;
+	} else if (strncasecmp(name, "ARC-", 4) == 0) {
+		msg->arc_seen = true;
 	} else if (strcasecmp(name, "From") == 0) {
 		if (msg->from_count < ENGINE_FROM_KEEP &&
 		    (msg->from[msg->from_count] = strdup(value)) == NULL)
@@ -343,6 +351,7 @@ engine_msg_eoh(struct engine_msg *msg)
 		return;
 	dns_cache_set_deadline(msg->dns, ENGINE_PHASE_DNS_MS);
 	dkim_msg_eoh(msg->dkim);
+	engine_arc_eoh(msg);
 	engine_sign_eoh(msg);
 }
 
@@ -355,6 +364,7 @@ engine_msg_body(struct engine_msg *msg, const unsigned char *data, size_t len)
 	if (msg == NULL || data == NULL || len == 0)
 		return;
 	dkim_msg_body(msg->dkim, data, len);
+	engine_arc_body(msg, data, len);
 	engine_sign_body(msg, data, len);
 	/* the scorers see the first body_limit bytes, never the whole body */
 	room = msg->conn->eng->body_limit - msg->body.len;
@@ -529,8 +539,16 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 			 "%s", conn->auth_user);
 	dns_cache_set_deadline(msg->dns, ENGINE_PHASE_DNS_MS);
 	dkim_msg_eom(msg->dkim, &msg->results.dkim, &msg->results.ndkim);
-	if (!engine_conn_is_trusted(conn))
+	if (!engine_conn_is_trusted(conn)) {
+		/* a chain whose fields were not all kept cannot pass */
+		if (arc_msg_eom(msg->arc, &msg->results.arc) != 0)
+			msg->out_of_memory = true;
+		if (conn->client_ip != NULL)
+			snprintf(msg->results.arc.remote_ip,
+				 sizeof(msg->results.arc.remote_ip), "%s",
+				 conn->client_ip);
 		engine_msg_dmarc(msg);
+	}
 
 	/* removals first, and never skipped: a forged header must go even
 	 * when our own cannot be added; if they cannot even be listed, the
@@ -549,8 +567,14 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 		edits->incomplete = true;
 		return -1;
 	}
-	ar = edits->ninsert;
 	value = ar_format(conn->eng->cfg->authserv_id, &msg->results);
+	/* our ARC set next (it carries these results), then the A-R */
+	if (value != NULL &&
+	    engine_arc_seal(msg, value, edits, &insert_cap) != 0) {
+		free(value);
+		value = NULL;
+	}
+	ar = edits->ninsert;
 	if (value == NULL ||
 	    engine_edits_insert(edits, &insert_cap, "Authentication-Results",
 				value) != 0 ||
@@ -653,6 +677,8 @@ engine_msg_free(struct engine_msg *msg)
 	if (msg == NULL)
 		return;
 	engine_sign_free(msg);
+	engine_arc_msg_free(msg);
+	arc_msg_free(msg->arc);
 	dkim_msg_free(msg->dkim);
 	dns_cache_free(msg->dns);
 	free(msg->mail_from);

@@ -184,6 +184,11 @@ const char *engine_msg_mail_domain(const struct engine_msg *msg);
  * domains), "" when signing did not apply */
 const char *engine_msg_sign_log(const struct engine_msg *msg);
 
+/* engine_msg_arc_log - for the log line: "i=N cv=X" when we sealed the
+ * message (ARCSign), "no(why)" when it was ours to seal but we did not,
+ * "" otherwise */
+const char *engine_msg_arc_log(const struct engine_msg *msg);
+
 /* engine_warnings - "" or lines (each ending in '\n') about settings the
  * configuration loaded with but should not have, for the log */
 const char *engine_warnings(const struct engine *eng);

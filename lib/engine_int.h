@@ -35,6 +35,8 @@ struct engine {
 	struct dmarc_ctx *dmarc;
 	struct score_stage *score;
 	struct dkim_signtab *signtab; /* KeyTable/SigningTable and keys */
+	struct arc_verifier *arc;
+	struct dkim_signkey *arc_key; /* ARCSignKeyFile, NULL: no sealing */
 	size_t body_limit; /* body bytes the scorers want */
 };
 
@@ -62,6 +64,10 @@ struct engine_msg {
 	struct engine_conn *conn;
 	struct dns_cache *dns;
 	struct dkim_msg *dkim;
+	struct arc_msg *arc;
+	bool arc_seen;   /* an ARC-* field arrived: validate at eoh */
+	struct arc_sealer *sealer; /* sealing this message (ARCSign) */
+	char arc_log[256];         /* "i=N cv=X", "no(why)" or "" */
 	char *mail_from; /* without <>; "" = null sender; NULL = not seen */
 	char **rcpts;
 	size_t nrcpts;
@@ -133,6 +139,18 @@ void engine_sign_body(struct engine_msg *msg, const unsigned char *data,
 int engine_sign_eom(struct engine_msg *msg, struct engine_edits *edits,
 		    size_t *cap);
 void engine_sign_free(struct engine_msg *msg);
+
+/* engine_arc_new, engine_arc_free, engine_arc_eoh, engine_arc_body,
+ * engine_arc_seal, engine_arc_msg_free - ARC in the engine
+ * (engine_arc.c); seal appends the new set to edits, -1 on no memory */
+int engine_arc_new(struct engine *eng, char *err, size_t errlen);
+void engine_arc_free(struct engine *eng);
+void engine_arc_eoh(struct engine_msg *msg);
+void engine_arc_body(struct engine_msg *msg, const unsigned char *data,
+		     size_t len);
+int engine_arc_seal(struct engine_msg *msg, const char *ar_value,
+		    struct engine_edits *edits, size_t *cap);
+void engine_arc_msg_free(struct engine_msg *msg);
 
 /* engine_edits_drop_inserts - forget every header to insert */
 void engine_edits_drop_inserts(struct engine_edits *edits);

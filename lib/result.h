@@ -89,6 +89,23 @@ struct dmarc_outcome {
 	unsigned nauthors; /* author domains found, up to RES_AUTHORS_MAX + 1 */
 };
 
+#define RES_ARC_SEALERS 8 /* sealers named in the A-R comment */
+
+/* an ARC chain (RFC 8617), as the A-R reports it */
+struct arc_outcome {
+	bool checked;           /* false: not evaluated (trusted source) */
+	enum ar_result result;  /* none, pass or fail */
+	unsigned instances;     /* ARC sets (0: none) */
+	unsigned oldest_pass;   /* 0, or the oldest AMS that validated
+				   when an older one did not */
+	char reason[RES_REASON_MAX]; /* why it failed */
+	/* d= of each seal, newest first (valid domain names only) */
+	char sealers[RES_ARC_SEALERS][RES_DOMAIN_MAX];
+	unsigned sealer_i[RES_ARC_SEALERS]; /* each one's instance */
+	unsigned nsealers;
+	char remote_ip[64]; /* smtp.remote-ip, "" when unknown */
+};
+
 struct auth_results {
 	bool trusted;                    /* client in TrustedNetworks */
 	char auth_user[RES_ADDRESS_MAX]; /* SMTP AUTH user, "" if none */
@@ -96,6 +113,7 @@ struct auth_results {
 	struct spf_outcome spf_helo;
 	struct dkim_outcome *dkim; /* malloc'd array, ndkim entries */
 	size_t ndkim;
+	struct arc_outcome arc;
 	struct dmarc_outcome dmarc;
 };
 

@@ -492,6 +492,7 @@ mc_eom(SMFICTX *ctx)
 		.trusted = trusted,
 		.action = action,
 		.sign = m->em != NULL ? engine_msg_sign_log(m->em) : "",
+		.seal = m->em != NULL ? engine_msg_arc_log(m->em) : "",
 		.scored = scored,
 		.score = score,
 	    },

@@ -112,6 +112,7 @@ struct milter_msg_info {
 	bool trusted;       /* TrustedNetworks or SMTP AUTH */
 	const char *action; /* "tagged", "rejected", "quarantined", ... */
 	const char *sign;   /* engine_msg_sign_log: "" when not signing */
+	const char *seal;   /* engine_msg_arc_log: "" when not sealing */
 	bool scored;               /* false: the fields below are unset */
 	struct engine_score_log score;
 };

@@ -8,8 +8,10 @@
  *   rcpts=1 spf=pass dkim=pass:example.com dmarc=pass(p=reject)
  *   score=-0.1/5.0 tagged
  *
- * (with " signed=example.com:sel" or " signed=no(why)" before the last
- * word when the message was ours to sign)
+ * (with " arc=RESULT [sealed=i=N cv=X]" after dkim= for mail that has an
+ * ARC chain or that we sealed, and " signed=example.com:sel" or
+ * " signed=no(why)" before the last word when the message was ours to
+ * sign)
  *
  * and milter_sanitize(), through which every value that came from a
  * message or an MTA passes before it reaches a log line or an SMTP
@@ -98,7 +100,7 @@ milter_summary(const struct milter_msg_info *info,
 	       const struct auth_results *res)
 {
 	char dkim[512], dmarc[64], spf[64], who[128], auth[RES_ADDRESS_MAX];
-	char score[64] = "", sign[600] = "";
+	char score[64] = "", sign[600] = "", arc[300] = "";
 
 	if (info->local)
 		snprintf(who, sizeof(who), "local (sendmail) client=%s",
@@ -142,17 +144,28 @@ milter_summary(const struct milter_msg_info *info,
 					: '?';
 		sign[i] = '\0';
 	}
+	/* only for mail that has a chain or that we sealed: the rest's
+	 * lines stay as short as before */
+	if ((res->arc.checked && res->arc.result != RES_NONE) ||
+	    (info->seal != NULL && info->seal[0] != '\0')) {
+		int w = snprintf(arc, sizeof(arc), " arc=%s",
+				 result_name(res->arc.result));
+
+		if (w > 0 && info->seal != NULL && info->seal[0] != '\0')
+			snprintf(arc + w, sizeof(arc) - (size_t)w,
+				 " sealed=%.200s", info->seal);
+	}
 	if (info->scored)
 		snprintf(score, sizeof(score), " score=%.1f/%.1f",
 			 info->score.score, info->score.required);
 	mlog(LOG_INFO,
-	     "%s: %s%s mailfrom=%s from=%s rcpts=%u spf=%s%s%s dkim=%s "
+	     "%s: %s%s mailfrom=%s from=%s rcpts=%u spf=%s%s%s dkim=%s%s "
 	     "dmarc=%s%s%s %s",
 	     info->queue_id[0] ? info->queue_id : "NOQUEUE", who, auth,
 	     info->mail_domain[0] ? info->mail_domain : "<>", info->from_domain,
 	     info->nrcpts, spf, res->spf_helo.checked ? " helo=" : "",
 	     res->spf_helo.checked ? result_name(res->spf_helo.result) : "",
-	     dkim, dmarc, score, sign, info->action);
+	     dkim, arc, dmarc, score, sign, info->action);
 	if (info->scored && info->score.problems[0] != '\0') {
 		char why[512];
 

@@ -370,6 +370,8 @@ check_run(struct engine *eng, const struct check_args *args, FILE *fp)
 	check_print_edits(&edits);
 	if (*engine_msg_sign_log(msg) != '\0')
 		printf("# signed: %s\n", engine_msg_sign_log(msg));
+	if (*engine_msg_arc_log(msg) != '\0')
+		printf("# sealed: %s\n", engine_msg_arc_log(msg));
 	engine_edits_free(&edits);
 	rc = 0;
 out:

@@ -145,6 +145,16 @@ arc_msg_header(struct arc_msg *msg, const char *name, const char *value)
 	msg->bytes += size;
 }
 
+/* arc_msg_truncated - the caller could not keep every header field */
+void
+arc_msg_truncated(struct arc_msg *msg)
+{
+	if (msg != NULL) {
+		msg->any = true;
+		msg->too_big = true;
+	}
+}
+
 /* arc_fail - record the first structural failure */
 static void
 arc_fail(struct arc_msg *msg, const char *why, unsigned i)
@@ -152,7 +162,7 @@ arc_fail(struct arc_msg *msg, const char *why, unsigned i)
 	if (msg->fail[0] != '\0')
 		return;
 	if (i > 0)
-		snprintf(msg->fail, sizeof(msg->fail), "%.140s (i=%u)", why, i);
+		snprintf(msg->fail, sizeof(msg->fail), "%.140s in set %u", why, i);
 	else
 		snprintf(msg->fail, sizeof(msg->fail), "%.150s", why);
 }
@@ -498,6 +508,7 @@ arc_msg_eom(struct arc_msg *msg, struct arc_outcome *out)
 	unsigned oldest;
 
 	memset(out, 0, sizeof(*out));
+	out->checked = true;
 	if (msg == NULL || msg->broken) {
 		arc_outcome_fail(out, "out of memory");
 		return -1;
@@ -506,17 +517,21 @@ arc_msg_eom(struct arc_msg *msg, struct arc_outcome *out)
 	if (!msg->any)
 		return 0;
 	out->instances = msg->n;
-	for (unsigned i = msg->n; i >= 1 && out->nsealers < ARC_REPORT_SEALERS;
+	/* the comment names them: only what is a domain name goes in */
+	for (unsigned i = msg->n; i >= 1 && out->nsealers < RES_ARC_SEALERS;
 	     i--)
-		snprintf(out->sealers[out->nsealers++], RES_DOMAIN_MAX, "%s",
-			 msg->set[i].as.domain);
+		if (dkim_domain_valid(msg->set[i].as.domain)) {
+			out->sealer_i[out->nsealers] = i;
+			snprintf(out->sealers[out->nsealers++], RES_DOMAIN_MAX,
+				 "%s", msg->set[i].as.domain);
+		}
 	if (msg->fail[0] != '\0') {
 		arc_outcome_fail(out, msg->fail);
 		return 0;
 	}
 	/* RFC 8617 5.2 step 3: the newest AMS */
 	if (!arc_ams_ok(msg, msg->n, why, sizeof(why))) {
-		snprintf(r, sizeof(r), "%s (i=%u)", why, msg->n);
+		snprintf(r, sizeof(r), "%.150s in set %u", why, msg->n);
 		arc_outcome_fail(out, r);
 		return msg->broken ? -1 : 0;
 	}
@@ -528,7 +543,7 @@ arc_msg_eom(struct arc_msg *msg, struct arc_outcome *out)
 	/* step 5: every seal, newest first */
 	for (unsigned i = msg->n; i >= 1; i--)
 		if (!arc_as_ok(msg, i, why, sizeof(why))) {
-			snprintf(r, sizeof(r), "%s (i=%u)", why, i);
+			snprintf(r, sizeof(r), "%.150s in set %u", why, i);
 			arc_outcome_fail(out, r);
 			return msg->broken ? -1 : 0;
 		}

@@ -15,20 +15,6 @@ struct dns_cache;
 struct arc_verifier;
 struct arc_msg;
 
-#define ARC_REPORT_SEALERS 8 /* sealers named in the A-R comment */
-
-/* a message's chain, as the A-R reports it */
-struct arc_outcome {
-	enum ar_result result;  /* RES_NONE, RES_PASS or RES_FAIL */
-	unsigned instances;     /* ARC sets (0: none) */
-	unsigned oldest_pass;   /* 0, or the oldest AMS that validated
-				   when an older one did not */
-	char reason[RES_REASON_MAX]; /* why it failed */
-	/* d= of each seal, newest first, for the comment */
-	char sealers[ARC_REPORT_SEALERS][RES_DOMAIN_MAX];
-	unsigned nsealers;
-};
-
 /* arc_verifier_new - settings (DKIMMinKeyBits) and a key cache for
  * every thread; NULL + err */
 struct arc_verifier *arc_verifier_new(const struct config *cfg, char *err,
@@ -44,6 +30,10 @@ struct arc_msg *arc_msg_new(struct arc_verifier *ver, struct dns_cache *dns);
 /* arc_msg_header - one header field as received (name without colon,
  * value after it, folding kept) */
 void arc_msg_header(struct arc_msg *msg, const char *name, const char *value);
+
+/* arc_msg_truncated - the caller could not keep every header field (its
+ * size cap): a chain cannot be validated, so it fails */
+void arc_msg_truncated(struct arc_msg *msg);
 
 /* arc_msg_eoh - end of headers: the sets are collected and checked for
  * structure, keys fetched, body hashes started */

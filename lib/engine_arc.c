@@ -1,0 +1,187 @@
+/*
+ * engine_arc.c - ARC in the engine: validating a message's chain, and
+ * sealing the mail we pass on
+ *
+ * Owns the engine's ARC sealing key (ARCSignKeyFile, loaded with the
+ * engine) and a message's ARC work: the chain is validated from the
+ * header fields the engine keeps, and only when an ARC field arrived;
+ * the seal (ARCSign yes) covers the message as it will be delivered
+ * (the forged and X-Spam-* fields the engine removes left out), with
+ * our own results, comments removed unless ARCAuthResComments yes, as
+ * its ARC-Authentication-Results. Which mail is sealed: ARCSealMail
+ * inbound (the default: mail from outside that we checked, the
+ * forwarder and mailing-list case) or all (authenticated and local
+ * mail too). A chain whose newest seal already says cv=fail gets no
+ * further set. A seal that cannot be made costs the message nothing:
+ * it is delivered without it and the log says why.
+ */
+#include "build.h" /* first: feature macros */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/arc.h"
+#include "auth/arc_seal.h"
+#include "auth/dkim_sign.h"
+#include "authres.h"
+#include "config.h"
+#include "engine_int.h"
+
+/* engine_arc_new - the sealing key, when ARCSign is on; -1 + err */
+int
+engine_arc_new(struct engine *eng, char *err, size_t errlen)
+{
+	const struct config *cfg = eng->cfg;
+	char why[512];
+	bool unsafe = false;
+
+	if (!cfg->arc_sign)
+		return 0;
+	if (cfg->arc_sign_domain == NULL || cfg->arc_sign_selector == NULL ||
+	    cfg->arc_sign_keyfile == NULL) {
+		snprintf(err, errlen,
+			 "ARCSign yes needs ARCSignDomain, ARCSignSelector and "
+			 "ARCSignKeyFile");
+		return -1;
+	}
+	if ((eng->arc_key = dkim_signkey_load(cfg->arc_sign_keyfile, &unsafe,
+					      why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "ARCSignKeyFile: %s", why);
+		return -1;
+	}
+	if (unsafe && cfg->require_safe_keys) {
+		snprintf(err, errlen,
+			 "ARCSignKeyFile: %s is readable or writable by group "
+			 "or others (RequireSafeKeys yes)",
+			 cfg->arc_sign_keyfile);
+		return -1;
+	}
+	return 0;
+}
+
+/* engine_arc_free - free the sealing key */
+void
+engine_arc_free(struct engine *eng)
+{
+	dkim_signkey_free(eng->arc_key);
+}
+
+/* engine_arc_eoh - validate the chain from the kept fields (only when
+ * there is one), and start the seal */
+void
+engine_arc_eoh(struct engine_msg *msg)
+{
+	const struct engine_conn *conn = msg->conn;
+	const struct engine *eng = conn->eng;
+	bool inside = engine_conn_is_trusted(conn) || msg->local;
+
+	if (msg->arc_seen && !inside) {
+		if (msg->headers_truncated)
+			arc_msg_truncated(msg->arc);
+		else
+			for (size_t i = 0; i < msg->nheaders; i++)
+				arc_msg_header(msg->arc, msg->headers[i].name,
+					       msg->headers[i].value);
+		arc_msg_eoh(msg->arc);
+	}
+	if (eng->arc_key == NULL || (inside && !eng->cfg->arc_seal_all))
+		return;
+	if (msg->headers_truncated) {
+		snprintf(msg->arc_log, sizeof(msg->arc_log),
+			 "no(header over %u bytes)", ENGINE_HEADER_BYTES);
+		return;
+	}
+	{
+		struct arc_sealopts o = {
+		    .key = eng->arc_key,
+		    .domain = eng->cfg->arc_sign_domain,
+		    .selector = eng->cfg->arc_sign_selector,
+		};
+
+		if ((msg->sealer = arc_sealer_new(&o)) == NULL) {
+			msg->out_of_memory = true;
+			return;
+		}
+	}
+	for (size_t i = 0; i < msg->nheaders; i++)
+		if (!engine_header_removed(eng, msg->headers[i].name,
+					   msg->headers[i].value))
+			arc_sealer_header(msg->sealer, msg->headers[i].name,
+					  msg->headers[i].value);
+}
+
+/* engine_arc_body - a body chunk for the chain's and the seal's hashes */
+void
+engine_arc_body(struct engine_msg *msg, const unsigned char *data, size_t len)
+{
+	if (msg->arc_seen)
+		arc_msg_body(msg->arc, data, len);
+	if (msg->sealer != NULL)
+		arc_sealer_body(msg->sealer, data, len);
+}
+
+/* engine_arc_seal - append the new ARC set to edits (before our A-R,
+ * whose value ar_value is); -1 when memory ran out */
+int
+engine_arc_seal(struct engine_msg *msg, const char *ar_value,
+		struct engine_edits *edits, size_t *cap)
+{
+	struct arc_newset set;
+	char err[256], *aar;
+	int rc;
+
+	if (msg->sealer == NULL)
+		return 0;
+	aar = msg->conn->eng->cfg->arc_ar_comments
+		  ? strdup(ar_value)
+		  : ar_strip_comments(ar_value);
+	if (aar == NULL)
+		return -1;
+	rc = arc_sealer_finish(msg->sealer, msg->arc,
+			       msg->results.arc.checked ? &msg->results.arc
+							: NULL,
+			       aar, &set, err, sizeof(err));
+	free(aar);
+	if (rc == 0) {
+		snprintf(msg->arc_log, sizeof(msg->arc_log),
+			 "no(the chain was already failed)");
+		return 0;
+	}
+	if (rc < 0) {
+		/* delivered without our seal rather than held */
+		snprintf(msg->arc_log, sizeof(msg->arc_log), "no(%.200s)",
+			 err);
+		return strcmp(err, "out of memory") == 0 ? -1 : 0;
+	}
+	/* in delivery order: the seal on top, as sealers write them */
+	for (int p = 2; p >= 0; p--) {
+		if (engine_edits_insert(edits, cap, arc_seal_names[p],
+					set.value[p]) != 0) {
+			for (int q = p - 1; q >= 0; q--)
+				free(set.value[q]);
+			return -1;
+		}
+	}
+	snprintf(msg->arc_log, sizeof(msg->arc_log), "i=%u cv=%s",
+		 set.instance,
+		 set.instance == 1				   ? "none"
+		 : msg->results.arc.result == RES_PASS		   ? "pass"
+								   : "fail");
+	return 0;
+}
+
+/* engine_arc_msg_free - free a message's seal in progress */
+void
+engine_arc_msg_free(struct engine_msg *msg)
+{
+	arc_sealer_free(msg->sealer);
+	msg->sealer = NULL;
+}
+
+/* engine_msg_arc_log - "i=N cv=X" when sealed, "no(why)", or "" */
+const char *
+engine_msg_arc_log(const struct engine_msg *msg)
+{
+	return msg != NULL ? msg->arc_log : "";
+}
