@@ -31,7 +31,7 @@ case ${1:-} in
 [0-9]*) secs=$1; shift ;;
 esac
 
-ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags dkim_sig dkim_key dkim_canon signtab"
+ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags dkim_sig dkim_key dkim_canon signtab arc"
 harnesses=${*:-$ALL}
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
@@ -64,6 +64,9 @@ deps()
 		score/mimetext_decode score/mimetext_html mailaddr mailaddr_idna \
 		mailaddr_list strbuf result config config_sign hostlist dataset \
 		-lpcre2-8 -lm -lpthread" ;;
+	arc) echo "auth/arc auth/arc_seal auth/dkim_sig auth/dkim_tags auth/dkim_canon \
+		auth/dkim_key auth/dkim_sign dns/dns dns/dns_store strbuf config \
+		config_sign hostlist dataset -lcrypto -lunbound -lpthread" ;;
 	signtab) echo "auth/dkim_signtab auth/dkim_sign auth/dkim_canon dataset \
 		hostlist config config_sign strbuf -lcrypto" ;;
 	*) echo "run.sh: unknown harness $1" >&2; exit 2 ;;
@@ -82,7 +85,9 @@ for h in $harnesses; do
 		-*) libs="$libs $d"; continue ;;
 		esac
 		o="$BUILD/obj/$(echo "$d" | tr / _).o"
-		if [ ! -f "$o" ] || [ "$top/lib/$d.c" -nt "$o" ]; then
+		# a changed header changes struct layouts: rebuild then too
+		if [ ! -f "$o" ] || [ "$top/lib/$d.c" -nt "$o" ] ||
+		    [ -n "$(find "$top/lib" -name '*.h' -newer "$o" | head -n 1)" ]; then
 			$CC $CFLAGS -fsanitize=fuzzer-no-link -c \
 			    "$top/lib/$d.c" -o "$o"
 		fi
