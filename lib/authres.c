@@ -400,6 +400,13 @@ ar_result_dmarc(struct strbuf *b, const struct dmarc_outcome *dm)
 		ar_put_text(&c, dm->reason, sizeof(dm->reason));
 		first = false;
 	}
+	if (dm->arc_override[0] != '\0') {
+		if (!first)
+			sb_puts(&c, ";\001");
+		sb_puts(&c, "arc\001override\001by\001");
+		ar_put_text(&c, dm->arc_override, sizeof(dm->arc_override));
+		first = false;
+	}
 	ar_dmarc_others(&c, dm, first);
 	if (c.len > 0) {
 		sb_puts(b, "\001(");

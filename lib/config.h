@@ -89,6 +89,8 @@ struct config {
 	char *arc_sign_keyfile;   /* ARCSignKeyFile */
 	bool arc_seal_all;        /* ARCSealMail all (default inbound) */
 	bool arc_ar_comments;     /* ARCAuthResComments (default no) */
+	char **arc_trusted;       /* ARCTrustedSealers: lower-case domains */
+	size_t narc_trusted;
 
 	/* DNS */
 	enum resolver_mode resolver;

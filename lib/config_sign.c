@@ -7,7 +7,8 @@
  * Canonicalization, SignatureTTL, SubDomains, MinimumKeyBits,
  * RequireSafeKeys, SigningRequireAuthDomain, InternalHosts, PeerList and
  * ExternalIgnoreList, the ARC sealing keys (ARCSign, ARCSignDomain,
- * ARCSignSelector, ARCSignKeyFile, ARCSealMail, ARCAuthResComments), and
+ * ARCSignSelector, ARCSignKeyFile, ARCSealMail, ARCAuthResComments,
+ * ARCTrustedSealers), and
  * freeing what they hold. Client lists are read
  * here (a bad entry is an error naming its file and line); the key and
  * signing tables are read when the engine is built, where the keys are
@@ -15,11 +16,13 @@
  */
 #include "build.h" /* first: feature macros */
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "dataset.h"
 #include "hostlist.h"
 
 /* config_hostlist - replace *slot with the list spec names; why points
@@ -235,7 +238,53 @@ key_arc_comments(struct config *cfg, const char *v, const char **why)
 	return config_parse_bool(v, &cfg->arc_ar_comments, why);
 }
 
+static int
+key_arc_trusted(struct config *cfg, const char *v, const char **why)
+{
+	static __thread char msg[512];
+	struct dataset *ds;
+	char **list;
+
+	if (dataset_load(v, &ds, msg, sizeof(msg)) != 0) {
+		*why = msg;
+		return -1;
+	}
+	if ((list = calloc(ds->n + 1, sizeof(*list))) == NULL) {
+		dataset_free(ds);
+		*why = "out of memory";
+		return -1;
+	}
+	for (size_t i = 0; i < ds->n; i++) {
+		char *d = ds->entries[i].key;
+
+		for (char *q = d; *q; q++) {
+			if (!isalnum((unsigned char)*q) && *q != '.' &&
+			    *q != '-' && *q != '_') {
+				snprintf(msg, sizeof(msg),
+					 "%s is not a domain name", d);
+				*why = msg;
+				for (size_t k = 0; k < i; k++)
+					free(list[k]);
+				free(list);
+				dataset_free(ds);
+				return -1;
+			}
+			*q = (char)tolower((unsigned char)*q);
+		}
+		list[i] = d;
+		ds->entries[i].key = NULL; /* now the list's */
+	}
+	for (size_t i = 0; i < cfg->narc_trusted; i++)
+		free(cfg->arc_trusted[i]);
+	free(cfg->arc_trusted);
+	cfg->arc_trusted = list;
+	cfg->narc_trusted = ds->n;
+	dataset_free(ds);
+	return 0;
+}
+
 const struct config_key config_sign_keys[] = {
+    {"ARCTrustedSealers", key_arc_trusted},
     {"ARCAuthResComments", key_arc_comments},
     {"ARCSealMail", key_arc_seal_mail},
     {"ARCSign", key_arc_sign},
@@ -281,6 +330,9 @@ config_free_signing(struct config *cfg)
 	free(cfg->sign_headers);
 	free(cfg->oversign_headers);
 	free(cfg->omit_headers);
+	for (size_t i = 0; i < cfg->narc_trusted; i++)
+		free(cfg->arc_trusted[i]);
+	free(cfg->arc_trusted);
 	free(cfg->arc_sign_domain);
 	free(cfg->arc_sign_selector);
 	free(cfg->arc_sign_keyfile);

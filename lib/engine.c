@@ -548,6 +548,7 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 				 sizeof(msg->results.arc.remote_ip), "%s",
 				 conn->client_ip);
 		engine_msg_dmarc(msg);
+		engine_arc_override(msg);
 	}
 
 	/* removals first, and never skipped: a forged header must go even

@@ -171,6 +171,123 @@ engine_arc_seal(struct engine_msg *msg, const char *ar_value,
 	return 0;
 }
 
+/* arc_aligned - is d the From domain, or within its Organizational
+ * Domain (relaxed alignment)? */
+static bool
+arc_aligned(const char *d, const struct dmarc_outcome *dm)
+{
+	const char *org = dm->org_domain[0] != '\0' ? dm->org_domain
+						    : dm->from_domain;
+	size_t dl = strlen(d), ol = strlen(org);
+
+	if (strcasecmp(d, dm->from_domain) == 0 || strcasecmp(d, org) == 0)
+		return true;
+	return dl > ol && d[dl - ol - 1] == '.' &&
+	       strcasecmp(d + dl - ol, org) == 0;
+}
+
+/* arc_prop - the value of property name ("header.d") in one result of
+ * an A-R value (comments gone), copied into out; false when absent */
+static bool
+arc_prop(const char *result, const char *name, char *out, size_t outlen)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = result; (p = strstr(p, name)) != NULL; p += n) {
+		size_t len;
+
+		if ((p != result && p[-1] != ' ' && p[-1] != '\t' &&
+		     p[-1] != '\n') ||
+		    p[n] != '=')
+			continue;
+		p += n + 1;
+		len = strcspn(p, " \t\r\n;");
+		if (len == 0 || len >= outlen)
+			return false;
+		memcpy(out, p, len);
+		out[len] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/*
+ * arc_vouches - does this ARC-Authentication-Results value show the
+ * author authenticated: dmarc=pass for the From domain, or an aligned
+ * dkim=pass (header.d) or spf=pass (smtp.mailfrom)?
+ */
+static bool
+arc_vouches(const char *aar, const struct dmarc_outcome *dm)
+{
+	char *text = ar_strip_comments(aar), *save = NULL, *r;
+	bool ok = false;
+	int k = 0;
+
+	if (text == NULL)
+		return false;
+	for (r = strtok_r(text, ";", &save); r != NULL && !ok;
+	     r = strtok_r(NULL, ";", &save), k++) {
+		char v[RES_ADDRESS_MAX];
+		const char *at;
+
+		while (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\n')
+			r++;
+		if (k < 2) /* "i=N" and the authserv-id */
+			continue;
+		if (strncasecmp(r, "dmarc=pass", 10) == 0)
+			ok = arc_prop(r, "header.from", v, sizeof(v)) &&
+			     strcasecmp(v, dm->from_domain) == 0;
+		else if (strncasecmp(r, "dkim=pass", 9) == 0)
+			ok = arc_prop(r, "header.d", v, sizeof(v)) &&
+			     arc_aligned(v, dm);
+		else if (strncasecmp(r, "spf=pass", 8) == 0 &&
+			 arc_prop(r, "smtp.mailfrom", v, sizeof(v)))
+			ok = arc_aligned((at = strrchr(v, '@')) ? at + 1 : v,
+					 dm);
+	}
+	free(text);
+	return ok;
+}
+
+/*
+ * engine_arc_override - local policy (RFC 8617 7.2, ARCTrustedSealers):
+ * DMARC failed here, the chain validates, and the nearest sealer we
+ * trust recorded that the author authenticated when it received the
+ * message: dmarc stays fail (it did fail here) but the disposition is
+ * none, and the A-R says which sealer vouched. An untrusted sealer's
+ * word changes nothing.
+ */
+void
+engine_arc_override(struct engine_msg *msg)
+{
+	const struct config *cfg = msg->conn->eng->cfg;
+	struct dmarc_outcome *dm = &msg->results.dmarc;
+	const struct arc_outcome *arc = &msg->results.arc;
+
+	if (cfg->narc_trusted == 0 || !dm->checked || dm->result != RES_FAIL ||
+	    arc->result != RES_PASS)
+		return;
+	/* newest first: the nearest trusted hop decides */
+	for (unsigned k = 0; k < arc->nsealers; k++) {
+		const char *names[3], *values[3];
+		bool trusted = false;
+
+		for (size_t t = 0; t < cfg->narc_trusted && !trusted; t++)
+			trusted = strcasecmp(arc->sealers[k],
+					     cfg->arc_trusted[t]) == 0;
+		if (!trusted)
+			continue;
+		if (arc_msg_set(msg->arc, arc->sealer_i[k], names, values) &&
+		    arc_vouches(values[0], dm)) {
+			snprintf(dm->arc_override, sizeof(dm->arc_override),
+				 "%s", arc->sealers[k]);
+			snprintf(dm->disposition, sizeof(dm->disposition),
+				 "none");
+		}
+		return;
+	}
+}
+
 /* engine_arc_msg_free - free a message's seal in progress */
 void
 engine_arc_msg_free(struct engine_msg *msg)

@@ -152,6 +152,10 @@ int engine_arc_seal(struct engine_msg *msg, const char *ar_value,
 		    struct engine_edits *edits, size_t *cap);
 void engine_arc_msg_free(struct engine_msg *msg);
 
+/* engine_arc_override - ARCTrustedSealers: a trusted sealer's results
+ * override a DMARC failure's disposition (after DMARC) */
+void engine_arc_override(struct engine_msg *msg);
+
 /* engine_edits_drop_inserts - forget every header to insert */
 void engine_edits_drop_inserts(struct engine_edits *edits);
 

@@ -87,6 +87,9 @@ struct dmarc_outcome {
 	struct dmarc_author others[RES_AUTHORS_MAX];
 	unsigned nothers;
 	unsigned nauthors; /* author domains found, up to RES_AUTHORS_MAX + 1 */
+	/* local policy (RFC 8617 7.2): a trusted ARC sealer vouched for
+	 * the author; the disposition is then none. "" when not */
+	char arc_override[RES_DOMAIN_MAX];
 };
 
 #define RES_ARC_SEALERS 8 /* sealers named in the A-R comment */
