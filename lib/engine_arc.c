@@ -92,6 +92,14 @@ engine_arc_eoh(struct engine_msg *msg)
 			 "no(header over %u bytes)", ENGINE_HEADER_BYTES);
 		return;
 	}
+	/* such a field is removed (engine_edits.c), and a seal over its set
+	 * would then be broken for every later reader */
+	if (msg->naar_forged > 0 || msg->aar_lost) {
+		snprintf(msg->arc_log, sizeof(msg->arc_log),
+			 "no(an ARC-Authentication-Results field claims our "
+			 "AuthservID)");
+		return;
+	}
 	{
 		struct arc_sealopts o = {
 		    .key = eng->arc_key,

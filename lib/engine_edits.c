@@ -58,8 +58,9 @@ engine_edits_insert(struct engine_edits *edits, size_t *cap, const char *name,
 
 /*
  * engine_msg_removals - list every header to remove: A-R headers that
- * claim our id, then ARC-Authentication-Results headers that do (ARC
- * is not verified yet: none can be one we sealed), then incoming
+ * claim our id, then ARC-Authentication-Results headers that do (a
+ * reader must not take one for ours; such a message is not sealed, see
+ * engine_arc.c, since our seal would cover a removed field), then incoming
  * X-Spam-* fields (a sender must not
  * pre-mark a message as clean), each name highest index first so that
  * a removal leaves the indexes still to remove unchanged
