@@ -87,6 +87,7 @@ struct config {
 	char *arc_sign_domain;    /* ARCSignDomain */
 	char *arc_sign_selector;  /* ARCSignSelector */
 	char *arc_sign_keyfile;   /* ARCSignKeyFile */
+	char *arc_sign_key;       /* ARCSignKey: a KeyTable entry instead */
 	bool arc_seal_all;        /* ARCSealMail all (default inbound) */
 	bool arc_ar_comments;     /* ARCAuthResComments (default no) */
 	char **arc_trusted;       /* ARCTrustedSealers: lower-case domains */

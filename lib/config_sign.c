@@ -7,7 +7,8 @@
  * Canonicalization, SignatureTTL, SubDomains, MinimumKeyBits,
  * RequireSafeKeys, SigningRequireAuthDomain, InternalHosts, PeerList and
  * ExternalIgnoreList, the ARC sealing keys (ARCSign, ARCSignDomain,
- * ARCSignSelector, ARCSignKeyFile, ARCSealMail, ARCAuthResComments,
+ * ARCSignSelector, ARCSignKeyFile, ARCSignKey, ARCSealMail,
+ * ARCAuthResComments,
  * ARCTrustedSealers), and
  * freeing what they hold. Client lists are read
  * here (a bad entry is an error naming its file and line); the key and
@@ -219,6 +220,12 @@ key_arc_keyfile(struct config *cfg, const char *v, const char **why)
 }
 
 static int
+key_arc_key(struct config *cfg, const char *v, const char **why)
+{
+	return config_strdup_into(&cfg->arc_sign_key, v, why);
+}
+
+static int
 key_arc_seal_mail(struct config *cfg, const char *v, const char **why)
 {
 	if (strcasecmp(v, "inbound") == 0)
@@ -289,6 +296,7 @@ const struct config_key config_sign_keys[] = {
     {"ARCSealMail", key_arc_seal_mail},
     {"ARCSign", key_arc_sign},
     {"ARCSignDomain", key_arc_domain},
+    {"ARCSignKey", key_arc_key},
     {"ARCSignKeyFile", key_arc_keyfile},
     {"ARCSignSelector", key_arc_selector},
     {"Canonicalization", key_canon},
@@ -336,6 +344,7 @@ config_free_signing(struct config *cfg)
 	free(cfg->arc_sign_domain);
 	free(cfg->arc_sign_selector);
 	free(cfg->arc_sign_keyfile);
+	free(cfg->arc_sign_key);
 	hostlist_free(cfg->internal_hosts);
 	hostlist_free(cfg->peer_list);
 	hostlist_free(cfg->external_ignore);

@@ -3,7 +3,7 @@
  * sealing the mail we pass on
  *
  * Owns the engine's ARC sealing key (ARCSignKeyFile, loaded with the
- * engine) and a message's ARC work: the chain is validated from the
+ * engine, or a KeyTable entry named by ARCSignKey) and a message's ARC work: the chain is validated from the
  * header fields the engine keeps, and only when an ARC field arrived;
  * the seal (ARCSign yes) covers the message as it will be delivered
  * (the forged and X-Spam-* fields the engine removes left out), with
@@ -24,11 +24,14 @@
 #include "auth/arc.h"
 #include "auth/arc_seal.h"
 #include "auth/dkim_sign.h"
+#include "auth/dkim_signtab.h"
 #include "authres.h"
 #include "config.h"
 #include "engine_int.h"
 
-/* engine_arc_new - the sealing key, when ARCSign is on; -1 + err */
+/* engine_arc_new - the sealing key, when ARCSign is on: ARCSignKey (a
+ * KeyTable entry) or ARCSignDomain + ARCSignSelector + ARCSignKeyFile;
+ * -1 + err */
 int
 engine_arc_new(struct engine *eng, char *err, size_t errlen)
 {
@@ -38,11 +41,23 @@ engine_arc_new(struct engine *eng, char *err, size_t errlen)
 
 	if (!cfg->arc_sign)
 		return 0;
+	if (cfg->arc_sign_key != NULL) {
+		if (!dkim_signtab_named(eng->signtab, cfg->arc_sign_key,
+					&eng->arc_domain, &eng->arc_selector,
+					&eng->arc_sealkey)) {
+			snprintf(err, errlen,
+				 "ARCSignKey: %s is no KeyTable entry with a "
+				 "fixed domain and key file",
+				 cfg->arc_sign_key);
+			return -1;
+		}
+		return 0;
+	}
 	if (cfg->arc_sign_domain == NULL || cfg->arc_sign_selector == NULL ||
 	    cfg->arc_sign_keyfile == NULL) {
 		snprintf(err, errlen,
-			 "ARCSign yes needs ARCSignDomain, ARCSignSelector and "
-			 "ARCSignKeyFile");
+			 "ARCSign yes needs ARCSignKey, or ARCSignDomain, "
+			 "ARCSignSelector and ARCSignKeyFile");
 		return -1;
 	}
 	if ((eng->arc_key = dkim_signkey_load(cfg->arc_sign_keyfile, &unsafe,
@@ -57,6 +72,9 @@ engine_arc_new(struct engine *eng, char *err, size_t errlen)
 			 cfg->arc_sign_keyfile);
 		return -1;
 	}
+	eng->arc_sealkey = eng->arc_key;
+	eng->arc_domain = cfg->arc_sign_domain;
+	eng->arc_selector = cfg->arc_sign_selector;
 	return 0;
 }
 
@@ -85,7 +103,7 @@ engine_arc_eoh(struct engine_msg *msg)
 					       msg->headers[i].value);
 		arc_msg_eoh(msg->arc);
 	}
-	if (eng->arc_key == NULL || (inside && !eng->cfg->arc_seal_all))
+	if (eng->arc_sealkey == NULL || (inside && !eng->cfg->arc_seal_all))
 		return;
 	if (msg->headers_truncated) {
 		snprintf(msg->arc_log, sizeof(msg->arc_log),
@@ -102,9 +120,9 @@ engine_arc_eoh(struct engine_msg *msg)
 	}
 	{
 		struct arc_sealopts o = {
-		    .key = eng->arc_key,
-		    .domain = eng->cfg->arc_sign_domain,
-		    .selector = eng->cfg->arc_sign_selector,
+		    .key = eng->arc_sealkey,
+		    .domain = eng->arc_domain,
+		    .selector = eng->arc_selector,
 		};
 
 		if ((msg->sealer = arc_sealer_new(&o)) == NULL) {

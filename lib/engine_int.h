@@ -37,6 +37,8 @@ struct engine {
 	struct dkim_signtab *signtab; /* KeyTable/SigningTable and keys */
 	struct arc_verifier *arc;
 	struct dkim_signkey *arc_key; /* ARCSignKeyFile, NULL: no sealing */
+	const struct dkim_signkey *arc_sealkey; /* arc_key or a KeyTable's */
+	const char *arc_domain, *arc_selector;  /* d= and s= of our seals */
 	size_t body_limit; /* body bytes the scorers want */
 };
 

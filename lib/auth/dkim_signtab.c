@@ -812,3 +812,22 @@ dkim_signtab_published(const struct dkim_signtab *tab,
 				   k->where);
 	}
 }
+
+/* dkim_signtab_named - the KeyTable entry called name, when its d= and
+ * key are fixed (not "%"); false otherwise */
+bool
+dkim_signtab_named(const struct dkim_signtab *tab, const char *name,
+		   const char **domain, const char **selector,
+		   const struct dkim_signkey **key)
+{
+	const struct signtab_key *k;
+
+	if (!dkim_signtab_active(tab) || (k = signtab_find_key(tab, name)) ==
+					     NULL ||
+	    k->key == NULL || strcmp(k->domain, "%") == 0)
+		return false;
+	*domain = k->domain;
+	*selector = k->selector;
+	*key = k->key;
+	return true;
+}

@@ -83,4 +83,10 @@ void dkim_signtab_published(const struct dkim_signtab *tab,
 				       const char *where),
 			    void *arg);
 
+/* dkim_signtab_named - a KeyTable entry by name (ARCSignKey), when its
+ * domain and key are fixed; false when there is none such */
+bool dkim_signtab_named(const struct dkim_signtab *tab, const char *name,
+			const char **domain, const char **selector,
+			const struct dkim_signkey **key);
+
 #endif

@@ -73,7 +73,21 @@ ARCSignKeyFile $tmp/$5.pem
 CONF
 }
 conf list lists.example.org lists.example.org arc1 list
-conf fwd fwd.example.net fwd.example.net arc2 fwd
+# the forwarder names its key in its KeyTable (ARCSignKey), as opendkim
+# sites keep their keys
+printf 'arckey fwd.example.net:arc2:%s/fwd.pem\n' "$tmp" >"$tmp/KeyTable"
+printf '*@fwd.example.net arckey\n' >"$tmp/SigningTable"
+cat >"$tmp/fwd.conf" <<CONF
+AuthservID     fwd.example.net
+ResolverConfig $tmp/dns.conf
+Resolver       127.0.0.1@9
+ResolverTimeout 2
+RulesDir       $top_srcdir/rules
+KeyTable       $tmp/KeyTable
+SigningTable   refile:$tmp/SigningTable
+ARCSign        yes
+ARCSignKey     arckey
+CONF
 cat >"$tmp/plain.conf" <<CONF
 AuthservID     mx.example.org
 ResolverConfig $tmp/dns.conf
@@ -187,7 +201,7 @@ grep -A3 '^ARC-Authentication-Results:' "$tmp/o1" | grep -q '(' && not_ok "hop 1
 $PY "$tmp/apply.py" "$tmp/o1" "$tmp/m0" >"$tmp/m1"
 judge "1 hop (authtag)" "$tmp/m1" pass 1
 
-# hop 2: authtag as a forwarder
+# hop 2: authtag as a forwarder (its key from the KeyTable)
 $check -c "$tmp/fwd.conf" --client-ip 198.51.100.7 --mail-from list@lists.example.org "$tmp/m1" >"$tmp/o2" 2>&1 ||
 	not_ok "authtag-check exit status $? (valgrind: 99)"
 grep -q '^# sealed: i=2 cv=pass$' "$tmp/o2" && ok "hop 2: authtag-check seals i=2 cv=pass" ||
