@@ -23,6 +23,7 @@ check="$top_builddir/authtag-check"
 PY=/usr/bin/python3
 $PY -c 'import dkim' 2>/dev/null || { echo "SKIP: python3-dkim missing"; exit 77; }
 
+. "$top_srcdir/tests/interop/lib.sh"
 tmp=$(mktemp -d /tmp/authtag-arcov.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -38,19 +39,7 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/list.pem
 	echo "example.com v=spf1 ip4:192.0.2.1 -all"
 	echo "lists.example.org v=spf1 ip4:198.51.100.10 -all"
 } >"$tmp/records"
-{
-	echo "server:"
-	echo '    local-zone: "." static'
-	while read -r name rec; do
-		printf "    local-data: '%s. 300 IN TXT" "$name"
-		v=$rec
-		while [ -n "$v" ]; do
-			printf ' "%s"' "$(printf %s "$v" | cut -c1-255)"
-			v=$(printf %s "$v" | cut -c256-)
-		done
-		printf "'\n"
-	done <"$tmp/records"
-} >"$tmp/dns.conf"
+it_dns_conf "$tmp/records" "$tmp/dns.conf"
 # conf NAME ID LINES... - an authtag.conf
 conf() {
 	f=$tmp/$1.conf id=$2
@@ -69,14 +58,7 @@ conf mx mx.example.net
 conf mxtrust mx.example.net "ARCTrustedSealers lists.example.org" "RejectFailures yes"
 conf mxother mx.example.net "ARCTrustedSealers other.example.org"
 
-cat >"$tmp/apply.py" <<'PYEOF'
-# apply.py OUT MSG - authtag-check's header lines prepended to MSG
-import sys
-out = open(sys.argv[1]).read()
-msg = open(sys.argv[2], "rb").read()
-added = [l for l in out.split("\n") if l and not l.startswith("#")]
-sys.stdout.buffer.write("\n".join(added).encode() + b"\n" + msg)
-PYEOF
+it_helpers
 cat >"$tmp/arcsign.py" <<'PYEOF'
 # arcsign.py KEY MSG - MSG with dkimpy's ARC set for lists.example.org
 import sys, dkim
@@ -101,8 +83,7 @@ grep -q '^ARC-Seal:' "$tmp/m3" && ok "list host: sealed (dkimpy)" || not_ok "lis
 run() {
 	$check -c "$tmp/$1.conf" --client-ip 198.51.100.10 --mail-from bounce@lists.example.org "$2" >"$tmp/raw" 2>&1 ||
 		echo "authtag-check exit status $?" >>"$tmp/raw"
-	awk '/^[ \t]/ { sub(/^[ \t]+/, " "); line = line $0; next } { if (NR > 1) print line; line = $0 } END { print line }' \
-		"$tmp/raw" >"$tmp/out"
+	it_unfold <"$tmp/raw" >"$tmp/out"
 }
 expect() {
 	name=$1; shift

@@ -37,6 +37,7 @@ elif [ "${AUTHTAG_REQUIRE_MAILAUTH:-}" = 1 ]; then
 	echo "mailauth is required but not found in $MAILAUTH_DIR"; exit 1
 fi
 
+. "$top_srcdir/tests/interop/lib.sh"
 tmp=$(mktemp -d /tmp/authtag-signing.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -67,81 +68,9 @@ pub_ed() { openssl pkey -in "$1" -pubout -outform DER | tail -c 32 | base64 -w0;
 	echo "rotated._domainkey.example.com v=DKIM1; k=rsa; p=$(pub_rsa "$tmp/keys/rsa2.pem")"
 } >"$tmp/records"
 
-# authtag's DNS: unbound local-data, the values cut into 255-octet strings
-{
-	echo "server:"
-	echo '    local-zone: "." static'
-	while read -r name rec; do
-		printf "    local-data: '%s. 300 IN TXT" "$name"
-		v=$rec
-		while [ -n "$v" ]; do
-			printf ' "%s"' "$(printf %s "$v" | cut -c1-255)"
-			v=$(printf %s "$v" | cut -c256-)
-		done
-		printf "'\n"
-	done <"$tmp/records"
-} >"$tmp/dns.conf"
+it_dns_conf "$tmp/records" "$tmp/dns.conf"
 
-cat >"$tmp/apply.py" <<'PYEOF'
-# apply.py OUT MSG - the message as the milter passes it on: authtag-check's
-# header lines prepended, its "# remove: Name[N]" lines applied
-import re, sys
-out = open(sys.argv[1], "rb").read().decode()
-msg = open(sys.argv[2], "rb").read()
-head, sep, body = msg.partition(b"\n\n")
-fields = []
-for line in head.split(b"\n"):
-    if line[:1] in (b" ", b"\t") and fields:
-        fields[-1] += b"\n" + line
-    else:
-        fields.append(line)
-for name, n in re.findall(r"^# remove: ([^\[]+)\[(\d+)\]$", out, re.M):
-    seen = 0
-    for i, f in enumerate(fields):
-        if f.split(b":", 1)[0].strip().lower() == name.lower().encode():
-            seen += 1
-            if seen == int(n):
-                del fields[i]
-                break
-added = [l for l in out.split("\n") if l and not l.startswith("#")]
-sys.stdout.buffer.write("\n".join(added).encode() + b"\n" + b"\n".join(fields) + sep + body)
-PYEOF
-cat >"$tmp/dkimpy.py" <<'PYEOF'
-# dkimpy.py RECORDS MSG - dkimpy's verdict on every DKIM-Signature
-import sys, dkim
-keys = {}
-for line in open(sys.argv[1]):
-    name, rec = line.rstrip("\n").split(" ", 1)
-    keys[name.encode() + b"."] = rec.encode()
-def dnsfunc(name, timeout=5):
-    return keys.get(name if name.endswith(b".") else name + b".")
-msg = open(sys.argv[2], "rb").read()
-d = dkim.DKIM(msg)
-n = sum(1 for f in d.headers if f[0].lower() == b"dkim-signature")
-def one(i):
-    try:
-        return "pass" if d.verify(idx=i, dnsfunc=dnsfunc) else "fail"
-    except dkim.DKIMException:  # a body hash mismatch is raised
-        return "fail"
-print(",".join(one(i) for i in range(n)) or "none")
-PYEOF
-cat >"$tmp/mailauth.js" <<'JSEOF'
-const fs = require('fs');
-const { dkimVerify } = require(process.argv[2] + '/lib/dkim/verify');
-const keys = {};
-for (const line of fs.readFileSync(process.argv[3], 'utf8').split('\n')) {
-    if (!line) continue;
-    const i = line.indexOf(' ');
-    keys[line.slice(0, i)] = line.slice(i + 1);
-}
-const resolver = async (name, rr) => {
-    if (rr === 'TXT' && keys[name]) return [[keys[name]]];
-    const e = new Error('not found'); e.code = 'ENOTFOUND'; throw e;
-};
-dkimVerify(fs.readFileSync(process.argv[4]), { resolver })
-    .then(r => console.log(r.results.map(x => x.status.result).join(',')))
-    .catch(e => { console.log('error ' + e.message); });
-JSEOF
+it_helpers
 printf 'Mode v\nSyslog no\nAlwaysAddARHeader yes\nTestDNSData %s\nMinimumKeyBits 1024\n' "$tmp/records" >"$tmp/opendkim.conf"
 
 # conf NAME LINES... - an authtag.conf with the resolver and these lines
@@ -170,8 +99,7 @@ sign() {
 	$check -c "$tmp/$c.conf" "$@" "$tmp/$m" >"$tmp/raw" 2>"$tmp/err"
 	[ $? -eq 0 ] || not_ok "$name: authtag-check exit status (valgrind: 99)"
 	# the checks read header fields unfolded, as procmail does
-	awk '/^[ \t]/ { sub(/^[ \t]+/, " "); line = line $0; next } { if (NR > 1) print line; line = $0 } END { if (NR) print line }' \
-		"$tmp/raw" >"$tmp/out"
+	it_unfold <"$tmp/raw" >"$tmp/out"
 	cat "$tmp/err" >>"$tmp/out"
 	$PY "$tmp/apply.py" "$tmp/raw" "$tmp/$m" >"$tmp/d"
 }

@@ -17,6 +17,7 @@
 # Needs root, dkimpy and procmail (contrib/quickstart.sh installs them).
 set -u
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
+. "${top_srcdir:-.}/tests/interop/lib.sh"
 
 e2e_init arc
 e2e_need postfix postconf swaks unbound unbound-checkconf dig openssl \
@@ -38,25 +39,17 @@ for k in author list other; do
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$K/$k.pem" 2>/dev/null
 done
 pub() { openssl pkey -in "$K/$1.pem" -pubout -outform DER | base64 -w0; }
-# txt NAME VALUE - an unbound local-data line, in 255-octet strings
-txt() {
-	printf "    local-data: '%s. 300 IN TXT" "$1"
-	_v=$2
-	while [ -n "$_v" ]; do
-		printf ' "%s"' "$(printf %s "$_v" | cut -c1-255)"
-		_v=$(printf %s "$_v" | cut -c256-)
-	done
-	printf "'\n"
-}
 {
-	cat "$E2E_DIR/zones.conf"
-	txt sel._domainkey.author.example "v=DKIM1; k=rsa; p=$(pub author)"
-	txt _dmarc.author.example "v=DMARC1; p=reject"
-	txt author.example "v=spf1 ip4:127.0.0.20 -all"
-	txt arc._domainkey.lists.example.org "v=DKIM1; k=rsa; p=$(pub list)"
-	txt lists.example.org "v=spf1 ip4:127.0.0.30 -all"
-	txt arc._domainkey.other.example.net "v=DKIM1; k=rsa; p=$(pub other)"
-} >"$E2E_T/zones.conf"
+	echo "sel._domainkey.author.example v=DKIM1; k=rsa; p=$(pub author)"
+	echo "_dmarc.author.example v=DMARC1; p=reject"
+	echo "author.example v=spf1 ip4:127.0.0.20 -all"
+	echo "arc._domainkey.lists.example.org v=DKIM1; k=rsa; p=$(pub list)"
+	echo "lists.example.org v=spf1 ip4:127.0.0.30 -all"
+	echo "arc._domainkey.other.example.net v=DKIM1; k=rsa; p=$(pub other)"
+} >"$E2E_T/records"
+it_dns_conf "$E2E_T/records" "$E2E_T/records.conf"
+# the e2e zones, and these records (without their own "server:" and root)
+{ cat "$E2E_DIR/zones.conf"; tail -n +3 "$E2E_T/records.conf"; } >"$E2E_T/zones.conf"
 
 dns_setup "$E2E_T/dns" "$DNS_PORT" "$E2E_T/zones.conf" || exit 1
 dns_start "$E2E_T/dns" "$DNS_PORT" || exit 1
@@ -77,14 +70,7 @@ pf_start "$SMTP_PORT" || {
 	exit 1
 }
 
-cat >"$E2E_T/apply.py" <<'PYEOF'
-# apply.py OUT MSG - authtag-check's header lines prepended to MSG
-import sys
-out = open(sys.argv[1]).read()
-msg = open(sys.argv[2], "rb").read()
-added = [l for l in out.split("\n") if l and not l.startswith("#")]
-sys.stdout.buffer.write("\n".join(added).encode() + b"\n" + msg)
-PYEOF
+tmp=$E2E_T it_helpers
 cat >"$E2E_T/arcsign.py" <<'PYEOF'
 # arcsign.py KEY DOMAIN MSG - MSG with dkimpy's ARC set by DOMAIN
 import sys, dkim

@@ -18,6 +18,7 @@
 set -u
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 . "${top_srcdir:-.}/tests/e2e/cases.sh"
+. "${top_srcdir:-.}/tests/interop/lib.sh"
 
 e2e_init signing
 e2e_need postfix postconf postqueue sendmail swaks unbound unbound-checkconf \
@@ -61,30 +62,13 @@ EOF
 printf '*@%s rsa\n*@%s ed\n' $D $D >"$K/SigningTable"
 printf 'Mode v\nSyslog no\nAlwaysAddARHeader yes\nTestDNSData %s\n' "$K/records" >"$K/opendkim.conf"
 
-cat >"$E2E_T/verify.py" <<'PYEOF'
-# verify.py RECORDS MSG - dkimpy's verdict on each DKIM-Signature, in order
-import sys, dkim
-keys = {}
-for line in open(sys.argv[1]):
-    name, rec = line.rstrip("\n").split(" ", 1)
-    keys[name.encode() + b"."] = rec.encode()
-def dnsfunc(name, timeout=5):
-    return keys.get(name if name.endswith(b".") else name + b".")
-d = dkim.DKIM(open(sys.argv[2], "rb").read())
-n = sum(1 for f in d.headers if f[0].lower() == b"dkim-signature")
-def one(i):
-    try:
-        return "pass" if d.verify(idx=i, dnsfunc=dnsfunc) else "fail"
-    except dkim.DKIMException:
-        return "fail"
-print(",".join(one(i) for i in range(n)) or "none")
-PYEOF
+tmp=$E2E_T it_helpers
 
 # verified CASE WANT - dkimpy's and opendkim's verdicts on the delivered copy
 verified() {
 	_f=$(mail_file "$MAILDIR" "$1@e2e.example.net")
 	[ -n "$_f" ] || { e2e_fail "$1: not delivered"; return; }
-	_got=$($PY "$E2E_T/verify.py" "$K/records" "$_f" 2>&1)
+	_got=$($PY "$E2E_T/dkimpy.py" "$K/records" "$_f" 2>&1)
 	[ "$_got" = "$2" ] && e2e_ok "$1: dkimpy: $_got" || e2e_fail "$1: dkimpy: want $2, got $_got"
 	[ -n "$ODKIM" ] || return 0
 	_got=$("$ODKIM" -x "$K/opendkim.conf" -vvv -t "$_f" 2>&1 |

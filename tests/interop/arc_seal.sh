@@ -30,6 +30,7 @@ else
 	echo "note: mailauth not installed ($MAILAUTH_DIR): dkimpy and authtag only"
 fi
 
+. "$top_srcdir/tests/interop/lib.sh"
 tmp=$(mktemp -d /tmp/authtag-arcseal.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -45,19 +46,7 @@ done
 	echo "arc2._domainkey.fwd.example.net v=DKIM1; k=rsa; p=$(openssl pkey -in "$tmp/fwd.pem" -pubout -outform DER | base64 -w0)"
 	echo "arc3._domainkey.relay.example.com v=DKIM1; k=rsa; p=$(openssl pkey -in "$tmp/relay.pem" -pubout -outform DER | base64 -w0)"
 } >"$tmp/records"
-{
-	echo "server:"
-	echo '    local-zone: "." static'
-	while read -r name rec; do
-		printf "    local-data: '%s. 300 IN TXT" "$name"
-		v=$rec
-		while [ -n "$v" ]; do
-			printf ' "%s"' "$(printf %s "$v" | cut -c1-255)"
-			v=$(printf %s "$v" | cut -c256-)
-		done
-		printf "'\n"
-	done <"$tmp/records"
-} >"$tmp/dns.conf"
+it_dns_conf "$tmp/records" "$tmp/dns.conf"
 # conf NAME ID DOMAIN SELECTOR KEY - a sealing hop
 conf() {
 	cat >"$tmp/$1.conf" <<CONF
@@ -96,32 +85,9 @@ ResolverTimeout 2
 RulesDir       $top_srcdir/rules
 CONF
 
-cat >"$tmp/apply.py" <<'PYEOF'
-# apply.py OUT MSG - the message as passed on: authtag-check's header
-# lines prepended, its "# remove: Name[N]" lines applied
-import re, sys
-out = open(sys.argv[1], "rb").read().decode()
-msg = open(sys.argv[2], "rb").read()
-head, sep, body = msg.partition(b"\n\n")
-fields = []
-for line in head.split(b"\n"):
-    if line[:1] in (b" ", b"\t") and fields:
-        fields[-1] += b"\n" + line
-    else:
-        fields.append(line)
-for name, n in re.findall(r"^# remove: ([^\[]+)\[(\d+)\]$", out, re.M):
-    seen = 0
-    for i, f in enumerate(fields):
-        if f.split(b":", 1)[0].strip().lower() == name.lower().encode():
-            seen += 1
-            if seen == int(n):
-                del fields[i]
-                break
-added = [l for l in out.split("\n") if l and not l.startswith("#")]
-sys.stdout.buffer.write("\n".join(added).encode() + b"\n" + b"\n".join(fields) + sep + body)
-PYEOF
-cat >"$tmp/dkimpy.py" <<'PYEOF'
-# dkimpy.py RECORDS MSG [sign KEY DOMAIN SELECTOR SRVID] - arc_verify's
+it_helpers
+cat >"$tmp/arcpy.py" <<'PYEOF'
+# arcpy.py RECORDS MSG [sign KEY DOMAIN SELECTOR SRVID] - arc_verify's
 # "cv N" of MSG, or MSG with dkimpy's ARC set prepended
 import sys, dkim
 keys = {}
@@ -142,7 +108,7 @@ else:
     cv, results, reason = dkim.arc_verify(msg, dnsfunc=dnsfunc)
     print(cv.decode(), len(results))
 PYEOF
-cat >"$tmp/mailauth.js" <<'JSEOF'
+cat >"$tmp/arcmailauth.js" <<'JSEOF'
 const fs = require('fs');
 const { authenticate } = require(process.argv[2]);
 const keys = {};
@@ -164,13 +130,13 @@ JSEOF
 # judge NAME FILE WANT N - dkimpy, mailauth and authtag on FILE
 judge() {
 	name=$1 file=$2 want=$3 n=$4
-	got=$($PY "$tmp/dkimpy.py" "$tmp/records" "$file" 2>&1)
+	got=$($PY "$tmp/arcpy.py" "$tmp/records" "$file" 2>&1)
 	case $want in
 	pass) [ "$got" = "pass $n" ] ;;
 	*) [ "${got%% *}" = fail ] ;;
 	esac && ok "dkimpy: $name: $got" || not_ok "dkimpy: $name: want $want ($n sets), got $got"
 	if [ "$mailauth" = yes ]; then
-		got=$(node "$tmp/mailauth.js" "$MAILAUTH_DIR" "$tmp/records" "$file" 2>&1)
+		got=$(node "$tmp/arcmailauth.js" "$MAILAUTH_DIR" "$tmp/records" "$file" 2>&1)
 		case $want in
 		pass) [ "$got" = "pass $n" ] ;;
 		*) [ "${got%% *}" = fail ] ;;
@@ -178,7 +144,7 @@ judge() {
 	fi
 	$check -c "$tmp/plain.conf" --client-ip 192.0.2.1 "$file" >"$tmp/own" 2>&1 ||
 	not_ok "authtag-check exit status $? (valgrind: 99)"
-	got=$(awk '/^[ \t]/ { sub(/^[ \t]+/, " "); line = line $0; next } { if (NR > 1) print line; line = $0 } END { print line }' "$tmp/own" |
+	got=$(it_unfold <"$tmp/own" |
 		grep '^Authentication-Results:' | grep -oE 'arc=[a-z]+ \([^)]*\)' | head -1)
 	case $got in
 	"arc=$want (i=$n "*) ok "authtag: $name: $got" ;;
@@ -215,14 +181,14 @@ sed 's/^AuthservID .*/AuthservID relay.example.com/' "$tmp/plain.conf" >"$tmp/re
 $check -c "$tmp/relay.conf" --client-ip 192.0.2.77 "$tmp/m2" >"$tmp/o3" 2>&1 ||
 	not_ok "authtag-check exit status $? (valgrind: 99)"
 $PY "$tmp/apply.py" "$tmp/o3" "$tmp/m2" >"$tmp/m2v"
-$PY "$tmp/dkimpy.py" "$tmp/records" "$tmp/m2v" sign "$tmp/relay.pem" relay.example.com arc3 relay.example.com >"$tmp/m3"
+$PY "$tmp/arcpy.py" "$tmp/records" "$tmp/m2v" sign "$tmp/relay.pem" relay.example.com arc3 relay.example.com >"$tmp/m3"
 judge "3 hops (authtag, authtag, dkimpy)" "$tmp/m3" pass 3
 
 # dkimpy first, then authtag seals on top
 $check -c "$tmp/relay.conf" --client-ip 192.0.2.1 "$tmp/m0" >"$tmp/o0" 2>&1 ||
 	not_ok "authtag-check exit status $? (valgrind: 99)"
 $PY "$tmp/apply.py" "$tmp/o0" "$tmp/m0" >"$tmp/m0v"
-$PY "$tmp/dkimpy.py" "$tmp/records" "$tmp/m0v" sign "$tmp/relay.pem" relay.example.com arc3 relay.example.com >"$tmp/d1"
+$PY "$tmp/arcpy.py" "$tmp/records" "$tmp/m0v" sign "$tmp/relay.pem" relay.example.com arc3 relay.example.com >"$tmp/d1"
 $check -c "$tmp/list.conf" --client-ip 203.0.113.9 "$tmp/d1" >"$tmp/od" 2>&1 ||
 	not_ok "authtag-check exit status $? (valgrind: 99)"
 grep -q '^# sealed: i=2 cv=pass$' "$tmp/od" && ok "dkimpy then authtag: i=2 cv=pass" ||

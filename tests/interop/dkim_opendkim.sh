@@ -32,6 +32,7 @@ elif [ "${AUTHTAG_REQUIRE_MAILAUTH:-}" = 1 ]; then
 	echo "mailauth is required but not found in $MAILAUTH_DIR"; exit 1
 fi
 
+. "$top_srcdir/tests/interop/lib.sh"
 tmp=$(mktemp -d /tmp/authtag-odkim.XXXXXX)
 od_pid=
 cleanup() {
@@ -46,22 +47,9 @@ openssl genpkey -algorithm ed25519 -out "$tmp/ed.pem" 2>/dev/null
 chmod 600 "$tmp/rsa.pem" "$tmp/ed.pem"
 spki=$(openssl pkey -in "$tmp/rsa.pem" -pubout -outform DER | base64 -w0)
 edraw=$(openssl pkey -in "$tmp/ed.pem" -pubout -outform DER | tail -c 32 | base64 -w0)
-# txt NAME VALUE - an unbound local-data line, the value in 255-octet strings
-txt() {
-	printf "    local-data: '%s. 300 IN TXT" "$1"
-	v=$2
-	while [ -n "$v" ]; do
-		printf ' "%s"' "$(printf %s "$v" | cut -c1-255)"
-		v=$(printf %s "$v" | cut -c256-)
-	done
-	printf "'\n"
-}
-{
-	echo "server:"
-	echo '    local-zone: "." static'
-	txt rsa._domainkey.example.com "v=DKIM1; k=rsa; p=$spki"
-	txt ed._domainkey.example.com "v=DKIM1; k=ed25519; p=$edraw"
-} >"$tmp/dns.conf"
+printf 'rsa._domainkey.example.com v=DKIM1; k=rsa; p=%s\ned._domainkey.example.com v=DKIM1; k=ed25519; p=%s\n' \
+	"$spki" "$edraw" >"$tmp/records"
+it_dns_conf "$tmp/records" "$tmp/dns.conf"
 cat >"$tmp/authtag.conf" <<CONF
 AuthservID       mx.example.org
 ResolverConfig   $tmp/dns.conf
@@ -78,7 +66,7 @@ verify() {
 	name=$1 file=$2 want=$3
 	$check -c "$tmp/authtag.conf" "$file" >"$tmp/out" 2>"$tmp/err" ||
 		{ failed=$((failed + 1)); echo "not ok - $name: authtag-check failed"; cat "$tmp/err"; return; }
-	got=$(awk '/^[ \t]/ { sub(/^[ \t]+/, " "); line = line $0; next } { if (NR > 1) print line; line = $0 } END { print line }' "$tmp/out" |
+	got=$(it_unfold <"$tmp/out" |
 		grep '^Authentication-Results:' |
 		grep -oE 'dkim=[a-z]+ (\([^)]*\) )?header\.d=[^ ]+ header\.i=[^ ]+ header\.s=[^ ;]+' |
 		sed 's/^dkim=\([a-z]*\) .*header\.d=\([^ ]*\) .*header\.s=\([^ ;]*\)$/\1:\2:\3/' | paste -sd, -)

@@ -29,6 +29,7 @@ else
 	echo "note: mailauth not installed ($MAILAUTH_DIR): dkimpy only"
 fi
 
+. "${top_srcdir:-.}/tests/interop/lib.sh"
 tmp=$(mktemp -d /tmp/authtag-dkimsign.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -40,34 +41,7 @@ edraw=$(openssl pkey -in "$tmp/ed.pem" -pubout -outform DER | tail -c 32 | base6
 printf 'rsa._domainkey.example.com v=DKIM1; k=rsa; p=%s\ned._domainkey.example.com v=DKIM1; k=ed25519; p=%s\n' \
 	"$spki" "$edraw" >"$tmp/keys"
 
-cat >"$tmp/dkimpy.py" <<'PYEOF'
-import sys, dkim
-keys = {}
-for line in open(sys.argv[1]):
-    name, rec = line.rstrip("\n").split(" ", 1)
-    keys[name.encode() + b"."] = rec.encode()
-def dnsfunc(name, timeout=5):
-    return keys.get(name if name.endswith(b".") else name + b".")
-msg = open(sys.argv[2], "rb").read()
-print("pass" if dkim.verify(msg, dnsfunc=dnsfunc) else "fail")
-PYEOF
-cat >"$tmp/mailauth.js" <<'JSEOF'
-const fs = require('fs');
-const { dkimVerify } = require(process.argv[2] + '/lib/dkim/verify');
-const keys = {};
-for (const line of fs.readFileSync(process.argv[3], 'utf8').split('\n')) {
-    if (!line) continue;
-    const i = line.indexOf(' ');
-    keys[line.slice(0, i)] = line.slice(i + 1);
-}
-const resolver = async (name, rr) => {
-    if (rr === 'TXT' && keys[name]) return [[keys[name]]];
-    const e = new Error('not found'); e.code = 'ENOTFOUND'; throw e;
-};
-dkimVerify(fs.readFileSync(process.argv[4]), { resolver })
-    .then(r => console.log(r.results.map(x => x.status.result).join(',')))
-    .catch(e => { console.log('error ' + e.message); });
-JSEOF
+it_helpers
 
 # check NAME FILE WANT [MAILAUTH_WANT] - both verifiers' verdict on FILE
 check() {

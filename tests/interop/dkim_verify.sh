@@ -21,6 +21,7 @@ PY=/usr/bin/python3
 $PY -c 'import dkim' 2>/dev/null || { echo "SKIP: python3-dkim missing"; exit 77; }
 command -v dkimsign >/dev/null || { echo "SKIP: dkimsign missing"; exit 77; }
 
+. "$top_srcdir/tests/interop/lib.sh"
 tmp=$(mktemp -d /tmp/authtag-dkimio.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -34,23 +35,9 @@ pkcs1=$(openssl rsa -in "$tmp/rsa.pem" -RSAPublicKey_out -outform DER 2>/dev/nul
 edraw=$(openssl pkey -in "$tmp/ed.pem" -pubout -outform DER | tail -c 32 | base64 -w0)
 [ -n "$spki" ] && [ -n "$pkcs1" ] && [ -n "$edraw" ] || { echo "key generation failed"; exit 1; }
 
-# txt NAME VALUE - an unbound local-data line, the value in 255-octet strings
-txt() {
-	printf "    local-data: '%s. 300 IN TXT" "$1"
-	v=$2
-	while [ -n "$v" ]; do
-		printf ' "%s"' "$(printf %s "$v" | cut -c1-255)"
-		v=$(printf %s "$v" | cut -c256-)
-	done
-	printf "'\n"
-}
-{
-	echo "server:"
-	echo '    local-zone: "." static'
-	txt rsa._domainkey.example.com "v=DKIM1; k=rsa; p=$spki"
-	txt pkcs1._domainkey.example.com "v=DKIM1; k=rsa; p=$pkcs1"
-	txt ed._domainkey.example.com "v=DKIM1; k=ed25519; p=$edraw"
-} >"$tmp/dns.conf"
+printf 'rsa._domainkey.example.com v=DKIM1; k=rsa; p=%s\npkcs1._domainkey.example.com v=DKIM1; k=rsa; p=%s\ned._domainkey.example.com v=DKIM1; k=ed25519; p=%s\n' \
+	"$spki" "$pkcs1" "$edraw" >"$tmp/records"
+it_dns_conf "$tmp/records" "$tmp/dns.conf"
 cat >"$tmp/authtag.conf" <<CONF
 AuthservID       mx.example.org
 ResolverConfig   $tmp/dns.conf
@@ -70,7 +57,7 @@ verify() {
 	name=$1 file=$2 want=$3 d=$4 s=$5
 	$check -c "$tmp/authtag.conf" "$file" >"$tmp/out" 2>"$tmp/err"
 	# unfold, then the dkim= clause
-	got=$(awk '/^[ \t]/ { sub(/^[ \t]+/, " "); line = line $0; next } { if (NR > 1) print line; line = $0 } END { print line }' "$tmp/out" |
+	got=$(it_unfold <"$tmp/out" |
 		grep '^Authentication-Results:' | grep -oE "dkim=[a-z]+( \([^)]*(\([^)]*\))?[^)]*\))? header\.d=[^ ]+ header\.i=[^ ]+ header\.s=[^ ]+" | head -1)
 	case $got in
 	"dkim=$want "*"header.d=$d "*"header.s=$s")
