@@ -90,6 +90,7 @@ struct config {
 	char *arc_sign_key;       /* ARCSignKey: a KeyTable entry instead */
 	bool arc_seal_all;        /* ARCSealMail all (default inbound) */
 	bool arc_ar_comments;     /* ARCAuthResComments (default no) */
+	bool arc_arrival_results; /* ARCSealArrivalResults (default no) */
 	char **arc_trusted;       /* ARCTrustedSealers: lower-case domains */
 	size_t narc_trusted;
 

@@ -8,7 +8,7 @@
  * RequireSafeKeys, SigningRequireAuthDomain, InternalHosts, PeerList and
  * ExternalIgnoreList, the ARC sealing keys (ARCSign, ARCSignDomain,
  * ARCSignSelector, ARCSignKeyFile, ARCSignKey, ARCSealMail,
- * ARCAuthResComments,
+ * ARCSealArrivalResults, ARCAuthResComments,
  * ARCTrustedSealers), and
  * freeing what they hold. Client lists are read
  * here (a bad entry is an error naming its file and line); the key and
@@ -240,6 +240,12 @@ key_arc_seal_mail(struct config *cfg, const char *v, const char **why)
 }
 
 static int
+key_arc_arrival(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->arc_arrival_results, why);
+}
+
+static int
 key_arc_comments(struct config *cfg, const char *v, const char **why)
 {
 	return config_parse_bool(v, &cfg->arc_ar_comments, why);
@@ -293,6 +299,7 @@ key_arc_trusted(struct config *cfg, const char *v, const char **why)
 const struct config_key config_sign_keys[] = {
     {"ARCTrustedSealers", key_arc_trusted},
     {"ARCAuthResComments", key_arc_comments},
+    {"ARCSealArrivalResults", key_arc_arrival},
     {"ARCSealMail", key_arc_seal_mail},
     {"ARCSign", key_arc_sign},
     {"ARCSignDomain", key_arc_domain},

@@ -539,7 +539,7 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 			 "%s", conn->auth_user);
 	dns_cache_set_deadline(msg->dns, ENGINE_PHASE_DNS_MS);
 	dkim_msg_eom(msg->dkim, &msg->results.dkim, &msg->results.ndkim);
-	if (!engine_conn_is_trusted(conn)) {
+	if (!engine_conn_is_trusted(conn) || msg->sealer != NULL) {
 		/* a chain whose fields were not all kept cannot pass */
 		if (arc_msg_eom(msg->arc, &msg->results.arc) != 0)
 			msg->out_of_memory = true;
@@ -547,6 +547,8 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 			snprintf(msg->results.arc.remote_ip,
 				 sizeof(msg->results.arc.remote_ip), "%s",
 				 conn->client_ip);
+	}
+	if (!engine_conn_is_trusted(conn)) {
 		engine_msg_dmarc(msg);
 		engine_arc_override(msg);
 	}

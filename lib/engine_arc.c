@@ -8,10 +8,11 @@
  * the seal (ARCSign yes) covers the message as it will be delivered
  * (the forged and X-Spam-* fields the engine removes left out), with
  * our own results, comments removed unless ARCAuthResComments yes, as
- * its ARC-Authentication-Results. Which mail is sealed: ARCSealMail
- * inbound (the default: mail from outside that we checked, the
- * forwarder and mailing-list case) or all (authenticated and local
- * mail too). A chain whose newest seal already says cv=fail gets no
+ * its ARC-Authentication-Results (or, ARCSealArrivalResults, those we
+ * wrote when a resubmitted message first arrived). Which mail is sealed:
+ * ARCSealMail inbound (the default: mail from outside that we checked,
+ * the forwarder case) or all (authenticated and local mail too: a list
+ * manager's resubmissions). A chain whose newest seal already says cv=fail gets no
  * further set. A seal that cannot be made costs the message nothing:
  * it is delivered without it and the log says why.
  */
@@ -93,8 +94,12 @@ engine_arc_eoh(struct engine_msg *msg)
 	const struct engine_conn *conn = msg->conn;
 	const struct engine *eng = conn->eng;
 	bool inside = engine_conn_is_trusted(conn) || msg->local;
+	bool sealing = eng->arc_sealkey != NULL &&
+		       (!inside || eng->cfg->arc_seal_all);
 
-	if (msg->arc_seen && !inside) {
+	/* our own users' mail is validated too when we seal it: the new
+	 * set's instance and cv= depend on the chain it already has */
+	if (msg->arc_seen && (!inside || sealing)) {
 		if (msg->headers_truncated)
 			arc_msg_truncated(msg->arc);
 		else
@@ -103,7 +108,7 @@ engine_arc_eoh(struct engine_msg *msg)
 					       msg->headers[i].value);
 		arc_msg_eoh(msg->arc);
 	}
-	if (eng->arc_sealkey == NULL || (inside && !eng->cfg->arc_seal_all))
+	if (!sealing)
 		return;
 	if (msg->headers_truncated) {
 		snprintf(msg->arc_log, sizeof(msg->arc_log),
@@ -147,6 +152,37 @@ engine_arc_body(struct engine_msg *msg, const unsigned char *data, size_t len)
 		arc_sealer_body(msg->sealer, data, len);
 }
 
+/*
+ * engine_arc_aar_source - what our ARC-Authentication-Results carries:
+ * our results for this message, or, with ARCSealArrivalResults yes, for
+ * mail our own users resubmit (a mailing list manager on this host, via
+ * sendmail(1) or SMTP AUTH) the Authentication-Results we wrote when the
+ * message first arrived (the newest one with our AuthservID): the list
+ * rewrote the message since, so only those results say how its author
+ * authenticated. Opt-in: whoever may submit can put such a field in.
+ */
+static const char *
+engine_arc_aar_source(const struct engine_msg *msg, const char *ours)
+{
+	const struct engine_conn *conn = msg->conn;
+	const struct config *cfg = conn->eng->cfg;
+
+	if (!cfg->arc_arrival_results ||
+	    !(msg->local || engine_conn_is_trusted(conn)))
+		return ours;
+	for (size_t i = 0; i < msg->nheaders; i++)
+		if (strcasecmp(msg->headers[i].name,
+			       "Authentication-Results") == 0 &&
+		    ar_is_ours(msg->headers[i].value, cfg->authserv_id)) {
+			const char *v = msg->headers[i].value;
+
+			while (*v == ' ' || *v == '\t')
+				v++;
+			return v;
+		}
+	return ours;
+}
+
 /* engine_arc_seal - append the new ARC set to edits (before our A-R,
  * whose value ar_value is); -1 when memory ran out */
 int
@@ -159,6 +195,7 @@ engine_arc_seal(struct engine_msg *msg, const char *ar_value,
 
 	if (msg->sealer == NULL)
 		return 0;
+	ar_value = engine_arc_aar_source(msg, ar_value);
 	aar = msg->conn->eng->cfg->arc_ar_comments
 		  ? strdup(ar_value)
 		  : ar_strip_comments(ar_value);

@@ -54,6 +54,11 @@ conf() {
 	} >"$f"
 }
 conf list lists.example.org
+# the list's own authtag sealing what its list manager resubmits, with the
+# results it wrote on arrival (ARCSealArrivalResults)
+conf listseal lists.example.org "ARCSign yes" "ARCSignDomain lists.example.org" \
+	"ARCSignSelector arc" "ARCSignKeyFile $tmp/list.pem" "ARCSealMail all" \
+	"ARCSealArrivalResults yes"
 conf mx mx.example.net
 conf mxtrust mx.example.net "ARCTrustedSealers lists.example.org" "RejectFailures yes"
 conf mxother mx.example.net "ARCTrustedSealers other.example.org"
@@ -110,6 +115,28 @@ sed 's/dmarc=pass/dmarc=pass (forged)/' "$tmp/m3" | sed '0,/^ARC-Authentication-
 run mxtrust "$tmp/m4"
 expect "trusted list, AAR altered after sealing: arc=fail, no override, rejected" \
 	'arc=fail' '!arc override' '^# reject: 550 5.7.1'
+
+# the list host is authtag too: the list manager resubmits the rewritten
+# message (sendmail(1): --local) and authtag seals it with the results it
+# wrote on arrival, which the message still carries
+$check -c "$tmp/listseal.conf" --local "$tmp/m2" >"$tmp/out" 2>&1
+if grep -q '^# sealed: i=1 cv=none$' "$tmp/out" &&
+	it_unfold <"$tmp/out" | grep -E '^ARC-Authentication-Results: i=1; lists.example.org;' | grep -q 'dmarc=pass'; then
+	ok "list host resubmission: sealed by authtag, the AAR has the arrival results (dmarc=pass)"
+else
+	not_ok "list host resubmission: sealed by authtag, the AAR has the arrival results (dmarc=pass)"
+fi
+$PY "$tmp/apply.py" "$tmp/out" "$tmp/m2" >"$tmp/m5"
+run mxtrust "$tmp/m5"
+expect "authtag as the list's sealer, trusted: overridden, not spam" \
+	'arc=pass \(i=1 lists.example.org\)' 'dmarc=fail \(p=reject sp=reject dis=none;[^)]*arc override by lists.example.org\)' \
+	'!^X-Spam-Flag: YES' '!^# reject'
+sed 's/^ARCSealArrivalResults yes/ARCSealArrivalResults no/' "$tmp/listseal.conf" >"$tmp/listown.conf"
+$check -c "$tmp/listown.conf" --local "$tmp/m2" >"$tmp/out" 2>&1
+$PY "$tmp/apply.py" "$tmp/out" "$tmp/m2" >"$tmp/m6"
+run mxtrust "$tmp/m6"
+expect "without ARCSealArrivalResults the AAR has no author result: no override" \
+	'arc=pass' '!arc override' '^X-Spam-Flag: YES'
 
 echo "arc override: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
