@@ -599,6 +599,7 @@ config_new_defaults(void)
 	cfg->spamd_max_size = 512000; /* spamc's default, 500 KiB */
 	cfg->spamd_timeout = 30;
 	cfg->sign_hcanon = cfg->sign_bcanon = SIGN_CANON_RELAXED;
+	cfg->arc_seal_inbound = true; /* ARCSealMail inbound */
 	if (config_strdup_into(&cfg->authserv_id, host, &why) ||
 	    config_strdup_into(&cfg->public_suffix_list, PSL_DEFAULT, &why) ||
 	    config_strdup_into(&cfg->trust_anchor_file,

@@ -88,7 +88,8 @@ struct config {
 	char *arc_sign_selector;  /* ARCSignSelector */
 	char *arc_sign_keyfile;   /* ARCSignKeyFile */
 	char *arc_sign_key;       /* ARCSignKey: a KeyTable entry instead */
-	bool arc_seal_all;        /* ARCSealMail all (default inbound) */
+	bool arc_seal_inbound;    /* ARCSealMail inbound or all (default) */
+	bool arc_seal_submitted;  /* ARCSealMail submitted or all */
 	bool arc_ar_comments;     /* ARCAuthResComments (default no) */
 	bool arc_arrival_results; /* ARCSealArrivalResults (default no) */
 	char **arc_trusted;       /* ARCTrustedSealers: lower-case domains */

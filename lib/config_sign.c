@@ -228,12 +228,14 @@ key_arc_key(struct config *cfg, const char *v, const char **why)
 static int
 key_arc_seal_mail(struct config *cfg, const char *v, const char **why)
 {
-	if (strcasecmp(v, "inbound") == 0)
-		cfg->arc_seal_all = false;
-	else if (strcasecmp(v, "all") == 0)
-		cfg->arc_seal_all = true;
-	else {
-		*why = "expected inbound or all";
+	/* inbound: mail from outside that we checked (forwarders);
+	 * submitted: our users' (a list manager's resubmissions); all */
+	cfg->arc_seal_inbound = strcasecmp(v, "inbound") == 0 ||
+				strcasecmp(v, "all") == 0;
+	cfg->arc_seal_submitted = strcasecmp(v, "submitted") == 0 ||
+				  strcasecmp(v, "all") == 0;
+	if (!cfg->arc_seal_inbound && !cfg->arc_seal_submitted) {
+		*why = "expected inbound, submitted or all";
 		return -1;
 	}
 	return 0;

@@ -11,8 +11,8 @@
  * its ARC-Authentication-Results (or, ARCSealArrivalResults, those we
  * wrote when a resubmitted message first arrived). Which mail is sealed:
  * ARCSealMail inbound (the default: mail from outside that we checked,
- * the forwarder case) or all (authenticated and local mail too: a list
- * manager's resubmissions). A chain whose newest seal already says cv=fail gets no
+ * the forwarder case), submitted (authenticated and local mail: a list
+ * manager's resubmissions) or all. A chain whose newest seal already says cv=fail gets no
  * further set. A seal that cannot be made costs the message nothing:
  * it is delivered without it and the log says why.
  */
@@ -95,7 +95,8 @@ engine_arc_eoh(struct engine_msg *msg)
 	const struct engine *eng = conn->eng;
 	bool inside = engine_conn_is_trusted(conn) || msg->local;
 	bool sealing = eng->arc_sealkey != NULL &&
-		       (!inside || eng->cfg->arc_seal_all);
+		       (inside ? eng->cfg->arc_seal_submitted
+			       : eng->cfg->arc_seal_inbound);
 
 	/* our own users' mail is validated too when we seal it: the new
 	 * set's instance and cv= depend on the chain it already has */

@@ -57,7 +57,7 @@ conf list lists.example.org
 # the list's own authtag sealing what its list manager resubmits, with the
 # results it wrote on arrival (ARCSealArrivalResults)
 conf listseal lists.example.org "ARCSign yes" "ARCSignDomain lists.example.org" \
-	"ARCSignSelector arc" "ARCSignKeyFile $tmp/list.pem" "ARCSealMail all" \
+	"ARCSignSelector arc" "ARCSignKeyFile $tmp/list.pem" "ARCSealMail submitted" \
 	"ARCSealArrivalResults yes"
 conf mx mx.example.net
 conf mxtrust mx.example.net "ARCTrustedSealers lists.example.org" "RejectFailures yes"
