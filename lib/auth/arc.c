@@ -69,7 +69,10 @@ struct arc_msg {
 	unsigned n;     /* instances: the highest i= */
 	bool any;       /* an ARC field was seen */
 	char fail[RES_REASON_MAX]; /* a structural failure, "" when none */
-	struct arc_set set[DKIM_ARC_MAX + 1]; /* 1..n */
+	/* 1..n, allocated as instances appear: most mail has none, and a
+	 * whole array of sets (two parsed signatures each) would cost every
+	 * message a third of a megabyte */
+	struct arc_set *set[DKIM_ARC_MAX + 1];
 	struct arc_body *bodies[DKIM_ARC_MAX];
 	size_t nbodies;
 };
@@ -109,9 +112,6 @@ arc_msg_new(struct arc_verifier *ver, struct dns_cache *dns)
 		return NULL;
 	msg->ver = ver;
 	msg->dns = dns;
-	for (unsigned i = 0; i <= DKIM_ARC_MAX; i++)
-		for (int p = 0; p < ARC_NPARTS; p++)
-			msg->set[i].field[p] = -1;
 	return msg;
 }
 
@@ -167,6 +167,20 @@ arc_fail(struct arc_msg *msg, const char *why, unsigned i)
 		snprintf(msg->fail, sizeof(msg->fail), "%.150s", why);
 }
 
+/* arc_set_at - instance i's set, made when first needed; NULL on no
+ * memory */
+static struct arc_set *
+arc_set_at(struct arc_msg *msg, unsigned i)
+{
+	if (msg->set[i] == NULL &&
+	    (msg->set[i] = calloc(1, sizeof(*msg->set[i]))) != NULL)
+		for (int p = 0; p < ARC_NPARTS; p++)
+			msg->set[i]->field[p] = -1;
+	if (msg->set[i] == NULL)
+		msg->broken = true;
+	return msg->set[i];
+}
+
 /* arc_collect - sort the ARC fields into sets by instance */
 static void
 arc_collect(struct arc_msg *msg)
@@ -186,6 +200,8 @@ arc_collect(struct arc_msg *msg)
 					      "without a valid i=", 0);
 				continue;
 			}
+			if (arc_set_at(msg, i) == NULL)
+				continue;
 		} else {
 			int rc = dkim_sig_parse_kind(
 			    p == ARC_AMS ? DKIM_SIG_AMS : DKIM_SIG_AS,
@@ -201,21 +217,25 @@ arc_collect(struct arc_msg *msg)
 				continue;
 			}
 			i = sig.instance;
-			if (msg->set[i].field[p] >= 0) {
+			if (arc_set_at(msg, i) == NULL) {
+				dkim_sig_clear(&sig);
+				continue;
+			}
+			if (msg->set[i]->field[p] >= 0) {
 				dkim_sig_clear(&sig);
 				arc_fail(msg, "two fields of one set", i);
 				continue;
 			}
 			if (p == ARC_AMS)
-				msg->set[i].ams = sig;
+				msg->set[i]->ams = sig;
 			else
-				msg->set[i].as = sig;
+				msg->set[i]->as = sig;
 		}
-		if (msg->set[i].field[p] >= 0) {
+		if (msg->set[i]->field[p] >= 0) {
 			arc_fail(msg, "two fields of one set", i);
 			continue;
 		}
-		msg->set[i].field[p] = (long)f;
+		msg->set[i]->field[p] = (long)f;
 		if (i > msg->n)
 			msg->n = i;
 	}
@@ -227,10 +247,10 @@ static void
 arc_structure(struct arc_msg *msg)
 {
 	for (unsigned i = 1; i <= msg->n; i++) {
-		const struct arc_set *s = &msg->set[i];
+		const struct arc_set *s = msg->set[i];
 
 		for (int p = 0; p < ARC_NPARTS; p++)
-			if (s->field[p] < 0) {
+			if (s == NULL || s->field[p] < 0) {
 				char why[64];
 
 				snprintf(why, sizeof(why), "no %s",
@@ -241,14 +261,14 @@ arc_structure(struct arc_msg *msg)
 	}
 	if (msg->n == 0)
 		return;
-	if (msg->set[msg->n].as.cv == DKIM_CV_FAIL) {
+	if (msg->set[msg->n]->as.cv == DKIM_CV_FAIL) {
 		arc_fail(msg, "the chain was already failed (cv=fail)", msg->n);
 		return;
 	}
-	if (msg->set[1].as.cv != DKIM_CV_NONE)
+	if (msg->set[1]->as.cv != DKIM_CV_NONE)
 		arc_fail(msg, "first seal not cv=none", 1);
 	for (unsigned i = 2; i <= msg->n; i++)
-		if (msg->set[i].as.cv != DKIM_CV_PASS)
+		if (msg->set[i]->as.cv != DKIM_CV_PASS)
 			arc_fail(msg, "seal not cv=pass", i);
 }
 
@@ -349,7 +369,7 @@ arc_msg_eoh(struct arc_msg *msg)
 	if (msg->fail[0] != '\0')
 		return;
 	for (unsigned i = msg->n; i >= 1; i--) {
-		struct arc_set *s = &msg->set[i];
+		struct arc_set *s = msg->set[i];
 
 		/* RFC 8301 and RFC 8617 5.2: rsa-sha1 never validates */
 		if (s->as.alg == DKIM_ALG_RSA_SHA1)
@@ -409,7 +429,7 @@ arc_check_sig(const struct dkim_key *key, const struct dkim_sig *sig,
 static bool
 arc_ams_ok(struct arc_msg *msg, unsigned i, char *why, size_t whylen)
 {
-	struct arc_set *s = &msg->set[i];
+	struct arc_set *s = msg->set[i];
 	const struct dkim_field *self = &msg->fields[s->field[ARC_AMS]];
 	const unsigned char *bh;
 	struct strbuf data = STRBUF_INIT;
@@ -418,7 +438,7 @@ arc_ams_ok(struct arc_msg *msg, unsigned i, char *why, size_t whylen)
 	bool ok;
 
 	if (s->ams_key == NULL) {
-		snprintf(why, whylen, "message signature: %s",
+		snprintf(why, whylen, "message signature: %.120s",
 			 s->ams_why[0] ? s->ams_why : "no key");
 		return false;
 	}
@@ -452,13 +472,13 @@ arc_ams_ok(struct arc_msg *msg, unsigned i, char *why, size_t whylen)
 static bool
 arc_as_ok(struct arc_msg *msg, unsigned i, char *why, size_t whylen)
 {
-	struct arc_set *s = &msg->set[i];
+	struct arc_set *s = msg->set[i];
 	struct strbuf data = STRBUF_INIT;
 	char *stripped;
 	bool ok;
 
 	if (s->as_key == NULL) {
-		snprintf(why, whylen, "seal: %s",
+		snprintf(why, whylen, "seal: %.120s",
 			 s->as_why[0] ? s->as_why : "no key");
 		return false;
 	}
@@ -467,7 +487,7 @@ arc_as_ok(struct arc_msg *msg, unsigned i, char *why, size_t whylen)
 	for (unsigned j = 1; j <= i; j++)
 		for (int p = 0; p < ARC_NPARTS; p++) {
 			const struct dkim_field *f =
-			    &msg->fields[msg->set[j].field[p]];
+			    &msg->fields[msg->set[j]->field[p]];
 
 			if (j == i && p == ARC_AS)
 				break;
@@ -520,10 +540,11 @@ arc_msg_eom(struct arc_msg *msg, struct arc_outcome *out)
 	/* the comment names them: only what is a domain name goes in */
 	for (unsigned i = msg->n; i >= 1 && out->nsealers < RES_ARC_SEALERS;
 	     i--)
-		if (dkim_domain_valid(msg->set[i].as.domain)) {
+		if (msg->set[i] != NULL &&
+		    dkim_domain_valid(msg->set[i]->as.domain)) {
 			out->sealer_i[out->nsealers] = i;
 			snprintf(out->sealers[out->nsealers++], RES_DOMAIN_MAX,
-				 "%s", msg->set[i].as.domain);
+				 "%s", msg->set[i]->as.domain);
 		}
 	if (msg->fail[0] != '\0') {
 		arc_outcome_fail(out, msg->fail);
@@ -563,7 +584,7 @@ arc_msg_set(const struct arc_msg *msg, unsigned i, const char *names[3],
 	if (msg == NULL || i < 1 || i > msg->n || msg->fail[0] != '\0')
 		return false;
 	for (int p = 0; p < ARC_NPARTS; p++) {
-		const struct dkim_field *f = &msg->fields[msg->set[i].field[p]];
+		const struct dkim_field *f = &msg->fields[msg->set[i]->field[p]];
 
 		names[p] = f->name;
 		values[p] = f->value;
@@ -575,9 +596,10 @@ arc_msg_set(const struct arc_msg *msg, unsigned i, const char *names[3],
 bool
 arc_msg_newest_cv_fail(const struct arc_msg *msg)
 {
-	return msg != NULL && msg->n > 0 &&
-	       msg->set[msg->n].field[ARC_AS] >= 0 &&
-	       msg->set[msg->n].as.cv == DKIM_CV_FAIL;
+	const struct arc_set *s =
+	    msg != NULL && msg->n > 0 ? msg->set[msg->n] : NULL;
+
+	return s != NULL && s->field[ARC_AS] >= 0 && s->as.cv == DKIM_CV_FAIL;
 }
 
 /* arc_msg_free - free the per-message state */
@@ -587,10 +609,13 @@ arc_msg_free(struct arc_msg *msg)
 	if (msg == NULL)
 		return;
 	for (unsigned i = 1; i <= DKIM_ARC_MAX; i++) {
-		dkim_sig_clear(&msg->set[i].ams);
-		dkim_sig_clear(&msg->set[i].as);
-		dkim_key_unref(msg->set[i].ams_key);
-		dkim_key_unref(msg->set[i].as_key);
+		if (msg->set[i] == NULL)
+			continue;
+		dkim_sig_clear(&msg->set[i]->ams);
+		dkim_sig_clear(&msg->set[i]->as);
+		dkim_key_unref(msg->set[i]->ams_key);
+		dkim_key_unref(msg->set[i]->as_key);
+		free(msg->set[i]);
 	}
 	for (size_t i = 0; i < msg->nbodies; i++) {
 		dkim_body_free(&msg->bodies[i]->hash);
