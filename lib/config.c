@@ -613,7 +613,8 @@ config_new_defaults(void)
 			       &why) ||
 	    config_strdup_into(&cfg->spamd_socket, "inet:783@127.0.0.1",
 			       &why) ||
-	    config_strdup_into(&cfg->spamd_user, "%u", &why)) {
+	    config_strdup_into(&cfg->spamd_user, "%u", &why) ||
+	    config_report_defaults(cfg) != 0) {
 		config_free(cfg);
 		return NULL;
 	}
@@ -631,10 +632,14 @@ config_apply_line(struct config *cfg, char *line, bool *seen,
 	value = dataset_trim(line + klen);
 	key[klen] = '\0';
 	*key_out = key;
-	for (size_t i = 0; i < CONFIG_NKEYS + config_sign_nkeys; i++) {
+	for (size_t i = 0;
+	     i < CONFIG_NKEYS + config_sign_nkeys + config_report_nkeys; i++) {
 		const struct config_key *k =
 		    i < CONFIG_NKEYS ? &config_keys[i]
-				     : &config_sign_keys[i - CONFIG_NKEYS];
+		    : i < CONFIG_NKEYS + config_sign_nkeys
+			? &config_sign_keys[i - CONFIG_NKEYS]
+			: &config_report_keys[i - CONFIG_NKEYS -
+					      config_sign_nkeys];
 
 		if (strcasecmp(key, k->name) != 0)
 			continue;
@@ -658,7 +663,8 @@ config_apply_line(struct config *cfg, char *line, bool *seen,
 int
 config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
-	bool seen[CONFIG_NKEYS + CONFIG_SIGN_KEYS_MAX] = {false};
+	bool seen[CONFIG_NKEYS + CONFIG_SIGN_KEYS_MAX + CONFIG_REPORT_KEYS_MAX] =
+	    {false};
 	char line[CONFIG_LINE_MAX], *text;
 	struct config *cfg;
 	unsigned lineno = 0;
@@ -731,6 +737,7 @@ config_free(struct config *cfg)
 	free(cfg->spamd_socket);
 	free(cfg->spamd_user);
 	config_free_signing(cfg);
+	config_free_report(cfg);
 	free(cfg);
 }
 

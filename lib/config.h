@@ -124,6 +124,21 @@ struct config {
 	unsigned spamd_max_size; /* SpamdMaxSize, bytes (512000) */
 	unsigned spamd_timeout;  /* SpamdTimeout, seconds (30) */
 	char *spamd_user;        /* SpamdUser: template for User:, "" = off */
+
+	/* state store and DMARC reports (config_report.c) */
+	char *state_store;        /* StateStore: spec, "none" = off */
+	char *report_org_name;    /* ReportOrgName, NULL: AuthservID */
+	char *report_email;       /* ReportEmail: From of reports */
+	char **report_bcc;        /* ReportBcc: addresses */
+	size_t nreport_bcc;
+	char *sendmail_path;      /* SendmailPath */
+	char **report_suppress;   /* ReportSuppress: lower-case domains */
+	size_t nreport_suppress;
+	bool report_envelope_to;  /* ReportEnvelopeTo */
+	unsigned report_retention; /* ReportRetention, seconds (7 days) */
+	unsigned long report_max_size; /* ReportMaxSize, bytes (10 MiB) */
+	unsigned report_flush;    /* ReportFlushInterval, seconds (5) */
+	unsigned report_queue_max; /* ReportQueueMax: distinct rows held */
 };
 
 /*
@@ -159,6 +174,15 @@ struct config_key {
 #define CONFIG_SIGN_KEYS_MAX 32
 extern const struct config_key config_sign_keys[];
 extern const size_t config_sign_nkeys;
+
+/* the state store and report keys (config_report.c) */
+#define CONFIG_REPORT_KEYS_MAX 16
+extern const struct config_key config_report_keys[];
+extern const size_t config_report_nkeys;
+/* config_report_defaults - their defaults; -1 when memory ran out */
+int config_report_defaults(struct config *cfg);
+/* config_free_report - free the state and report part */
+void config_free_report(struct config *cfg);
 
 /* config_parse_bool, config_parse_uint, config_strdup_into - the value
  * parsers config.c and config_sign.c share; 0, or -1 with why */

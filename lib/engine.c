@@ -593,6 +593,7 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 	}
 	engine_edits_cut(edits);
 	engine_msg_decide(msg, edits);
+	engine_msg_report(msg, edits);
 	return 0;
 }
 

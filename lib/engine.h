@@ -232,4 +232,43 @@ void engine_msg_free(struct engine_msg *msg);
 /* engine_edits_free - free what engine_msg_eom put in edits */
 void engine_edits_free(struct engine_edits *edits);
 
+/*
+ * engine_set_recorder - record DMARC report rows into rec (the daemon's
+ * recorder, lib/report/report_rec.h; not owned, must outlive eng)
+ */
+struct report_rec;
+void engine_set_recorder(struct engine *eng, struct report_rec *rec);
+
+/*
+ * engine_msg_report_row - after engine_msg_eom: the RFC 9990 row this
+ * message gives to its policy domain's report; false when the message is
+ * not recorded (no rua=, none/temperror/permerror, trusted,
+ * authenticated or local mail, a 4xx)
+ */
+struct report_row;
+bool engine_msg_report_row(const struct engine_msg *msg,
+			   const struct engine_edits *edits,
+			   struct report_row *row);
+
+/* the daemon's log, for threads of the engine's own (the recorder) */
+typedef void (*engine_log_fn)(int priority, const char *text);
+
+/*
+ * engine_recorder_new - the recorder of DMARC report rows for cfg's
+ * StateStore, with its writer thread; one per daemon, handed to each
+ * engine with engine_set_recorder. NULL with err "" for StateStore none,
+ * NULL with a reason on a bad spec. A store that is down is no error.
+ */
+struct report_rec *engine_recorder_new(const struct config *cfg,
+				       engine_log_fn log, char *err,
+				       size_t errlen);
+
+/* engine_recorder_free - write what it holds (waiting up to wait_ms for
+ * a store that is away), then free it; after every engine using it */
+void engine_recorder_free(struct report_rec *rec, unsigned wait_ms);
+
+/* engine_store_probe - can cfg's StateStore be used now (authtag -n)?
+ * 0, or -1 with why */
+int engine_store_probe(const struct config *cfg, char *why, size_t whylen);
+
 #endif

@@ -40,6 +40,7 @@ struct engine {
 	const struct dkim_signkey *arc_sealkey; /* arc_key or a KeyTable's */
 	const char *arc_domain, *arc_selector;  /* d= and s= of our seals */
 	size_t body_limit; /* body bytes the scorers want */
+	struct report_rec *recorder; /* the daemon's, not owned; NULL */
 };
 
 struct engine_conn {
@@ -160,5 +161,9 @@ void engine_arc_override(struct engine_msg *msg);
 
 /* engine_edits_drop_inserts - forget every header to insert */
 void engine_edits_drop_inserts(struct engine_edits *edits);
+
+/* engine_msg_report - hand the message's report row to the recorder */
+void engine_msg_report(const struct engine_msg *msg,
+		       const struct engine_edits *edits);
 
 #endif

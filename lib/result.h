@@ -63,6 +63,17 @@ struct dmarc_author {
 	enum ar_result result;
 };
 
+/* the DMARC Policy Record as published, after RFC 9989's defaults and
+ * error rules (aggregate reports, RFC 9990 policy_published) */
+struct dmarc_published {
+	char p[16], sp[16], np[16]; /* "" when absent (sp, np) */
+	char adkim, aspf;           /* 'r' or 's' */
+	char testing;               /* 'y' or 'n' */
+	bool treewalk;              /* discovery: tree walk, else PSL */
+	char fo[32];                /* "" when absent */
+	char rua[512];              /* "" when absent or unusable */
+};
+
 struct dmarc_outcome {
 	bool checked;          /* false: DMARC not evaluated */
 	enum ar_result result; /* pass fail none temperror permerror */
@@ -90,6 +101,8 @@ struct dmarc_outcome {
 	/* local policy (RFC 8617 7.2): a trusted ARC sealer vouched for
 	 * the author; the disposition is then none. "" when not */
 	char arc_override[RES_DOMAIN_MAX];
+	/* the record that applied (policy_domain set), for reports */
+	struct dmarc_published published;
 };
 
 #define RES_ARC_SEALERS 8 /* sealers named in the A-R comment */

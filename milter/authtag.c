@@ -34,6 +34,7 @@
 #include "milter.h"
 
 #define AUTHTAG_DRAIN_SECONDS 30  /* open messages may finish this long */
+#define AUTHTAG_STORE_WAIT_MS 5000 /* a store that is away, at stop */
 #define AUTHTAG_SOMAXCONN "/proc/sys/net/core/somaxconn"
 
 struct authtag_opts {
@@ -58,6 +59,8 @@ struct authtag {
 	pthread_cond_t wake;
 	bool reload_pending;
 	bool stopping;
+	struct report_rec *recorder; /* DMARC report rows, or NULL */
+	unsigned left_open; /* messages still open after the drain */
 };
 
 /* authtag_usage - the synopsis */
@@ -126,6 +129,13 @@ authtag_parse(int argc, char **argv, struct authtag_opts *opts)
 		return -1;
 	}
 	return 0;
+}
+
+/* authtag_store_log - the recorder's log lines */
+static void
+authtag_store_log(int prio, const char *text)
+{
+	mlog(prio, "%s", text);
 }
 
 /* authtag_load - read the configuration (or the defaults); NULL + err */
@@ -202,6 +212,10 @@ authtag_check(const struct authtag_opts *opts)
 	 * say so now, while nothing depends on it yet */
 	(void)engine_check_keys(eng, authtag_check_report, NULL);
 	engine_free(eng);
+	if (engine_store_probe(cfg, err, sizeof(err)) != 0)
+		printf("authtag: warning: StateStore %s: %s: DMARC report rows "
+		       "are kept in memory until it can be written\n",
+		       cfg->state_store, err);
 	printf("authtag: configuration %s OK\n",
 	       cfg->path != NULL ? cfg->path : "(defaults)");
 	config_free(cfg);
@@ -238,6 +252,8 @@ authtag_reload(struct authtag *at)
 		return;
 	}
 	authtag_warn(eng);
+	/* the recorder stays: StateStore changes need a restart */
+	engine_set_recorder(eng, at->recorder);
 	if ((at->opts.socket == NULL &&
 	     authtag_differs(cfg->socket, at->socket)) ||
 	    authtag_differs(cfg->pid_file, at->pid_file) ||
@@ -397,6 +413,14 @@ authtag_start(struct authtag *at, struct config *cfg,
 		return 2;
 	}
 	authtag_warn(eng);
+	/* as the UserID: the state file is that user's */
+	at->recorder = engine_recorder_new(cfg, authtag_store_log, err,
+					   sizeof(err));
+	if (at->recorder == NULL && err[0] != '\0')
+		mlog(LOG_ERR, "StateStore %s: %s; DMARC report rows are not "
+			      "recorded",
+		     cfg->state_store, err);
+	engine_set_recorder(eng, at->recorder);
 	if (milter_shared_init(&at->shared, cfg, eng) != 0) {
 		engine_free(eng);
 		mlog(LOG_ERR, "out of memory");
@@ -455,6 +479,7 @@ authtag_run(struct authtag *at)
 	if (!asked && at->milter_rc != MI_SUCCESS)
 		mlog(LOG_ERR, "libmilter stopped with an error");
 	left = milter_shared_drain(&at->shared, AUTHTAG_DRAIN_SECONDS);
+	at->left_open = left;
 	if (left > 0)
 		mlog(LOG_WARNING,
 		     "%u message(s) still open after %d s: the MTA applies "
@@ -528,6 +553,10 @@ main(int argc, char **argv)
 		daemon_stdio_null();
 	rc = authtag_run(&at);
 	milter_shared_destroy(&at.shared);
+	/* every message is done: write the rows still held. A message
+	 * still open may yet add one: then it is not freed (we exit) */
+	if (at.left_open == 0)
+		engine_recorder_free(at.recorder, AUTHTAG_STORE_WAIT_MS);
 	if (at.pid_file != NULL)
 		(void)unlink(at.pid_file);
 	mlog(LOG_INFO, "stopped");

@@ -496,6 +496,22 @@ dm_check_alignment(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 	return open;
 }
 
+/* dm_published - the record as reports show it (RFC 9990) */
+static void
+dm_published(const struct dmarc_record *rec, bool treewalk,
+	     struct dmarc_published *pub)
+{
+	dm_copy(pub->p, sizeof(pub->p), dmarc_pol_name(rec->p));
+	dm_copy(pub->sp, sizeof(pub->sp), dmarc_pol_name(rec->sp));
+	dm_copy(pub->np, sizeof(pub->np), dmarc_pol_name(rec->np));
+	pub->adkim = rec->adkim;
+	pub->aspf = rec->aspf;
+	pub->testing = rec->t == 'y' ? 'y' : 'n';
+	pub->treewalk = treewalk;
+	dm_copy(pub->fo, sizeof(pub->fo), rec->fo);
+	dm_copy(pub->rua, sizeof(pub->rua), rec->rua);
+}
+
 /* dm_evaluate_domain - the DMARC result for one Author Domain */
 static void
 dm_evaluate_domain(const struct dmarc_ctx *ctx, struct dns_cache *dns,
@@ -578,6 +594,7 @@ dm_evaluate_domain(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 		applied = sub;
 	dm_copy(out->policy, sizeof(out->policy), dmarc_pol_name(applied));
 	dm_copy(out->subpolicy, sizeof(out->subpolicy), dmarc_pol_name(sub));
+	dm_published(&rec, !rfc7489, &out->published);
 
 	/* t=y; legacy pct below 100 is read the same way (RFC 9989 A.6
 	 * makes t=y the successor of pct=0), an explicit t= wins */
@@ -720,6 +737,14 @@ dmarc_evaluate(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 		dm_several(ctx, dns, &mf, spf, sigs, nsigs, out);
 	else
 		dm_from_failure(&mf, out);
+}
+
+/* dmarc_org_domain - the Organizational Domain of any name */
+int
+dmarc_org_domain(const struct dmarc_ctx *ctx, struct dns_cache *dns,
+		 const char *domain, char *org, size_t orglen)
+{
+	return dm_org_domain(ctx, dns, domain, org, orglen) ? 0 : -1;
 }
 
 /* dmarc_action - what a DMARC outcome asks of the MTA under cfg */

@@ -44,6 +44,14 @@ void dmarc_evaluate(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 		    const struct dkim_outcome *sigs, size_t nsigs,
 		    struct dmarc_outcome *out);
 
+/*
+ * dmarc_org_domain - the Organizational Domain of any name, as this
+ * context finds it (tree walk, or the PSL in RFC 7489 mode): 0, or -1
+ * on DNS trouble (reports: is a rua destination external?)
+ */
+int dmarc_org_domain(const struct dmarc_ctx *ctx, struct dns_cache *dns,
+		     const char *domain, char *org, size_t orglen);
+
 /* what DMARC asks of the MTA for one message */
 enum dmarc_action {
 	DMARC_ACT_ACCEPT = 0,

@@ -36,6 +36,7 @@ enum dr_tag {
 	DR_T,
 	DR_PCT,
 	DR_RUA,
+	DR_FO,
 	DR_UNKNOWN,
 };
 
@@ -211,6 +212,57 @@ dr_urilist_ok(const char *v, size_t len)
 	return false;
 }
 
+/* dr_size - the "!size" suffix of a URI: bytes, 0 when there is none */
+static unsigned long
+dr_size(const char *s, size_t len, size_t *urilen)
+{
+	const char *bang = memchr(s, '!', len);
+	unsigned long n = 0, mult = 1;
+	size_t i;
+
+	*urilen = len;
+	if (bang == NULL)
+		return 0;
+	for (i = (size_t)(bang - s) + 1; i < len && s[i] >= '0' && s[i] <= '9';
+	     i++)
+		n = n < 100000000ul ? n * 10 + (unsigned long)(s[i] - '0') : n;
+	if (i + 1 == len)
+		mult = s[i] == 'k'   ? 1ul << 10
+		       : s[i] == 'm' ? 1ul << 20
+		       : s[i] == 'g' ? 1ul << 30
+				     : 1ul << 30; /* 't': more than we send */
+	*urilen = (size_t)(bang - s);
+	return n > (~0ul) / mult ? ~0ul : n * mult;
+}
+
+/* dmarc_rua_list - the well-formed URIs of a rua= value */
+size_t
+dmarc_rua_list(const char *value, struct dmarc_uri *out, size_t max)
+{
+	size_t len = strlen(value), start = 0, n = 0;
+
+	for (size_t i = 0; i <= len && n < max; i++) {
+		const char *u;
+		size_t ulen, plain;
+
+		if (i < len && value[i] != ',')
+			continue;
+		u = value + start;
+		ulen = i - start;
+		start = i + 1;
+		dr_trim(&u, &ulen);
+		if (ulen == 0 || !dr_uri_ok(u, ulen))
+			continue;
+		out[n].max_size = dr_size(u, ulen, &plain);
+		if (plain >= sizeof(out[n].uri))
+			continue;
+		memcpy(out[n].uri, u, plain);
+		out[n].uri[plain] = '\0';
+		n++;
+	}
+	return n;
+}
+
 /* dr_pct - 0..100, or -1 */
 static int
 dr_pct(const char *v, size_t len)
@@ -290,6 +342,20 @@ dr_apply(struct dmarc_record *rec, enum dr_tag tag, const char *v, size_t len,
 		break;
 	case DR_RUA:
 		rec->rua_valid = !dup && dr_urilist_ok(v, len);
+		/* kept whole for the reports, which parse it themselves;
+		 * one too long for us is as good as absent */
+		if (rec->rua_valid && len < sizeof(rec->rua)) {
+			memcpy(rec->rua, v, len);
+			rec->rua[len] = '\0';
+		} else
+			rec->rua[0] = '\0';
+		break;
+	case DR_FO:
+		if (!dup && len < sizeof(rec->fo)) {
+			memcpy(rec->fo, v, len);
+			rec->fo[len] = '\0';
+		} else
+			rec->fo[0] = '\0';
 		break;
 	case DR_UNKNOWN:
 		break;

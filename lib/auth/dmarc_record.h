@@ -31,6 +31,8 @@ struct dmarc_record {
 	char t;         /* 'y' or 'n'; 0 when absent or invalid */
 	int pct;        /* legacy pct= 0..100; -1 when absent or invalid */
 	bool rua_valid; /* rua= holds at least one well-formed URI */
+	char rua[512];  /* rua= as published (when it fits), for reports */
+	char fo[32];    /* fo= as published, for reports; "" absent */
 };
 
 /*
@@ -48,6 +50,19 @@ bool dmarc_record_is_dmarc(const char *txt, size_t len);
  */
 bool dmarc_record_parse(const char *txt, size_t len, bool rfc7489,
 			struct dmarc_record *rec);
+
+/* one reporting URI of rua= (RFC 9989 4.7, with RFC 7489's size limit) */
+struct dmarc_uri {
+	char uri[512];          /* the URI, without the size suffix */
+	unsigned long max_size; /* "!10m": bytes; 0 when unlimited */
+};
+
+/*
+ * dmarc_rua_list - the well-formed URIs of a rua= value, in order (a
+ * malformed one is skipped, RFC 9990 "Report Delivery"); at most max;
+ * returns how many
+ */
+size_t dmarc_rua_list(const char *value, struct dmarc_uri *out, size_t max);
 
 /* dmarc_pol_name - "none", "quarantine", "reject", or "" */
 const char *dmarc_pol_name(enum dmarc_pol pol);

@@ -6,7 +6,9 @@
  * parsed in both RFC 9989 and RFC 7489 mode. The result is checked
  * against dmarc_record.h: every field within its documented values, a
  * zeroed record when the text is not DMARC, and the two modes agreeing
- * on whether it is.
+ * on whether it is. The same bytes are also a rua= value for
+ * dmarc_rua_list(), the reports' URI parser: every URI it returns is
+ * NUL-terminated within its field and has no size suffix left in it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -67,6 +69,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (b &&
 	    (r7489.np != DMARC_POL_UNSET || r7489.psd != 'u' || r7489.t != 0))
 		abort();
+	{
+		char *v = malloc(size + 1);
+		struct dmarc_uri uri[4];
+		size_t n;
+
+		if (v == NULL)
+			abort();
+		memcpy(v, data, size);
+		v[size] = '\0';
+		n = dmarc_rua_list(v, uri, 4);
+		if (n > 4)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			if (memchr(uri[i].uri, '\0', sizeof(uri[i].uri)) == NULL ||
+			    strchr(uri[i].uri, '!') != NULL ||
+			    strchr(uri[i].uri, ',') != NULL || uri[i].uri[0] == '\0')
+				abort();
+		free(v);
+	}
 	free(txt);
 	return 0;
 }

@@ -31,7 +31,7 @@ case ${1:-} in
 [0-9]*) secs=$1; shift ;;
 esac
 
-ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags dkim_sig dkim_key dkim_canon signtab arc"
+ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags dkim_sig dkim_key dkim_canon signtab arc report_row"
 harnesses=${*:-$ALL}
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
@@ -67,6 +67,7 @@ deps()
 	arc) echo "auth/arc auth/arc_seal auth/dkim_sig auth/dkim_tags auth/dkim_canon \
 		auth/dkim_key auth/dkim_sign dns/dns dns/dns_store strbuf config \
 		config_sign hostlist dataset -lcrypto -lunbound -lpthread" ;;
+	report_row) echo "report/report_row strbuf" ;;
 	signtab) echo "auth/dkim_signtab auth/dkim_sign auth/dkim_canon dataset \
 		hostlist config config_sign strbuf -lcrypto" ;;
 	*) echo "run.sh: unknown harness $1" >&2; exit 2 ;;
