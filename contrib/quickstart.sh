@@ -18,6 +18,8 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential autoconf automake pkg-config
   libmilter-dev libunbound-dev libssl-dev
   libpcre2-dev libcmocka-dev libyaml-dev publicsuffix dns-root-data
+  libsqlite3-dev libhiredis-dev zlib1g-dev sqlite3 redis-server
+  libxml2-utils bc
   valgrind
   postfix swaks unbound bind9-dnsutils miltertest python3 python3-dkim
   openssl sasl2-bin libsasl2-modules iproute2 procps m4 libwrap0
@@ -33,7 +35,7 @@ if [ "${AUTHTAG_SKIP_INSTALL:-}" != yes ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	# services that are new here must not start, now or at boot
 	fresh=
-	for p in postfix unbound opendkim; do
+	for p in postfix unbound opendkim redis-server; do
 		dpkg -s "$p" >/dev/null 2>&1 || fresh="$fresh $p"
 	done
 	made_policy=

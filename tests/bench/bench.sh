@@ -98,6 +98,8 @@ run_setup() { # $1 setup name, rest: miltergen options
 	case $name in
 	authtag_before) gen $(sock authtag_before) -P "authtag_before=$PID_authtag_before" \
 	    -l "$name" "$@" ;;
+	authtag_norep) gen $(sock authtag_norep) -P "authtag_norep=$PID_authtag_norep" \
+	    -l "$name" "$@" ;;
 	authtag*) gen $(sock authtag) -P "authtag=$PID_authtag" -l "$name" "$@" ;;
 	chain) gen $(sock opendkim) $(sock opendmarc) -P "opendkim=$PID_opendkim" \
 	    -P "opendmarc=$PID_opendmarc" -l chain "$@" ;;
@@ -110,7 +112,7 @@ run_setup() { # $1 setup name, rest: miltergen options
 # micro - every setup at c = 1, 8, 32; each peer right after authtag
 micro() {
 	log "warm-up (fills every DNS cache)"
-	for s in authtag chain rspamd dkimpy ${BENCH_AUTHTAG_BEFORE:+authtag_before}; do
+	for s in authtag authtag_norep chain rspamd dkimpy ${BENCH_AUTHTAG_BEFORE:+authtag_before}; do
 		run_setup $s -c 8 -l "warm.$s" >/dev/null 2>&1
 	done
 	for c in 1 8 32; do
@@ -124,6 +126,9 @@ micro() {
 			run_setup authtag_before -c "$c" -n "$NMSG"
 			run_setup authtag.vs.before -c "$c" -n "$NMSG"
 		fi
+		# DMARC report rows on (the default) against StateStore none
+		run_setup authtag_norep -c "$c" -n "$NMSG"
+		run_setup authtag.vs.norep -c "$c" -n "$NMSG"
 	done
 	log "generator ceiling: null milter, 100 messages per connection"
 	run_setup null -c 8 -n $((NMSG * 25)) -m 100 -l null.m100
@@ -284,6 +289,7 @@ if [ -n "${BENCH_AUTHTAG_BEFORE:-}" ]; then
 	echo "BEFORE $("$BENCH_AUTHTAG_BEFORE" -V 2>&1 | tr '\n' ' ')" >>"$RAW"
 	start_authtag authtag_before "" "$BENCH_AUTHTAG_BEFORE"
 fi
+start_authtag authtag_norep "" "" "$W/authtag-norep.conf"
 start_null null ""
 start_null null_s "-s"
 log "peers (namespace)"

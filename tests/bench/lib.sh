@@ -117,15 +117,19 @@ RulesDir         $SRC/rules
 Syslog           no
 UMask            000
 Socket           unix:$W/sock/authtag.sock
+# DMARC report rows (every corpus policy has rua=): the default, measured
+# against StateStore none (authtag_norep) in micro
+StateStore       sqlite:$W/state.db
 EOF
+	sed 's|^StateStore .*|StateStore       none|' "$1" >"${1%.conf}-norep.conf"
 }
 
 # start_authtag - authtag in the foreground on unix:$W/sock/NAME.sock
 # ($1 NAME, $2 extra command prefix such as "taskset -c 0", $3 the binary,
-# default the build's)
+# default the build's, $4 the configuration, default authtag.conf)
 start_authtag() {
 	rm -f "$W/sock/$1.sock"
-	${2:-} "${3:-$BUILD/authtag}" -f -c "$W/authtag.conf" -p "unix:$W/sock/$1.sock" \
+	${2:-} "${3:-$BUILD/authtag}" -f -c "${4:-$W/authtag.conf}" -p "unix:$W/sock/$1.sock" \
 	    >>"$W/$1.log" 2>&1 &
 	remember $! "$1"
 	eval "PID_$1=$!"
