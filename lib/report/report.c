@@ -436,7 +436,9 @@ rp_destinations(struct rp *rp, const struct report_policy *pol,
 		}
 		if (override[0] != '\0')
 			snprintf(d->addr, sizeof(d->addr), "%s", override);
-		snprintf(d->uri, sizeof(d->uri), "%s", uri[i].uri);
+		_Static_assert(sizeof(d->uri) == sizeof(uri[i].uri),
+			       "rua URI sizes");
+		memcpy(d->uri, uri[i].uri, sizeof(d->uri));
 		d->max_size = uri[i].max_size;
 		(*ndests)++;
 	}
@@ -653,18 +655,50 @@ out:
 	return all;
 }
 
+/* rp_dead_here - is holder ("host:pid") a run on this host that is
+ * gone? */
+static bool
+rp_dead_here(const struct rp *rp, const char *holder)
+{
+	const char *colon = strrchr(rp->owner, ':');
+	size_t hostlen = colon != NULL ? (size_t)(colon - rp->owner) + 1 : 0;
+	char *end;
+	long pid;
+
+	if (hostlen == 0 || strncmp(holder, rp->owner, hostlen) != 0)
+		return false;
+	pid = strtol(holder + hostlen, &end, 10);
+	return *end == '\0' && pid > 0 && kill((pid_t)pid, 0) != 0 &&
+	       errno == ESRCH;
+}
+
 /* rp_bucket - one finished bucket: claim, send, done */
 static void
 rp_bucket(struct rp *rp, const struct rp_bucket *b)
 {
 	struct rp_rows r = {0};
-	char token[40];
+	char token[300], owner[300];
 	int rc;
+
+	snprintf(owner, sizeof(owner), "%s", rp->owner);
 
 	if (rp->opts->dry_run_dir == NULL) {
 		rp_token(token, sizeof(token));
 		rc = store_claim(rp->st, b->group, b->start, rp->owner,
 				 REPORT_LEASE, token, sizeof(token));
+		if (rc == STORE_TAKEN && rp_dead_here(rp, token)) {
+			/* a run of ours on this host was killed: go on
+			 * in its name (its lease would keep the report
+			 * back for REPORT_LEASE seconds) */
+			rp_log(rp, LOG_NOTICE,
+			       "report for %s: taking over from %s, which "
+			       "is gone",
+			       b->group, token);
+			snprintf(owner, sizeof(owner), "%s", token);
+			rp_token(token, sizeof(token));
+			rc = store_claim(rp->st, b->group, b->start, owner,
+					 REPORT_LEASE, token, sizeof(token));
+		}
 		if (rc == STORE_TAKEN) {
 			rp->stats->busy++;
 			rp_log(rp, LOG_INFO,
@@ -708,8 +742,7 @@ rp_bucket(struct rp *rp, const struct rp_bucket *b)
 			rp_log(rp, LOG_INFO,
 			       "report for %s: in ReportSuppress, not sent",
 			       b->group);
-		if (store_done(rp->st, b->group, b->start, rp->owner) ==
-		    STORE_OK)
+		if (store_done(rp->st, b->group, b->start, owner) == STORE_OK)
 			rp->stats->reports++;
 		else {
 			rp_log(rp, LOG_ERR, "report for %s: marking done: %s",
@@ -717,6 +750,13 @@ rp_bucket(struct rp *rp, const struct rp_bucket *b)
 			rp->left = true;
 		}
 	} else {
+		/* let another host take it now rather than after the lease
+		 * (a lease of 0 keeps the claim's token, frees the claim) */
+		char keep[300];
+
+		snprintf(keep, sizeof(keep), "%s", token);
+		(void)store_claim(rp->st, b->group, b->start, owner, 0, keep,
+				  sizeof(keep));
 		rp->stats->left++;
 		rp->left = true;
 	}

@@ -140,7 +140,9 @@ int store_read(struct store *st, const char *group, int64_t start,
  * token holds a proposed token; the first claim keeps it, a later
  * claim (a rerun after a crash) gets the kept one back in token.
  * From the first claim on, store_add refuses rows for this bucket.
- * STORE_TAKEN: another owner holds a live lease; STORE_DONE: done.
+ * STORE_TAKEN: another owner holds a live lease (token then holds
+ * that owner, so that a caller may see it died and take its place);
+ * STORE_DONE: done.
  */
 int store_claim(struct store *st, const char *group, int64_t start,
 		const char *owner, unsigned lease, char *token,

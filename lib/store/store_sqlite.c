@@ -528,6 +528,7 @@ sq_claim(void *h, const char *group, int64_t start, const char *owner,
 	}
 	if (state == SQ_CLAIMED && holder != NULL &&
 	    strcmp(holder, owner) != 0 && until > now) {
+		snprintf(token, tokenlen, "%s", holder);
 		rc = STORE_TAKEN;
 		goto out;
 	}

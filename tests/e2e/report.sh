@@ -5,7 +5,7 @@
 # several client addresses; the test keeps its own tally of what it sent.
 #  1. the store holds one row per reportable message (sqlite3 reads it);
 #  2. authtag-report --dry-run writes RFC 9990 XML that validates against
-#     the schema (tests/data/dmarc-2.0.xsd), with the tally's counts;
+#     the schema (tests/data/dmarc-report/dmarc-2.0.xsd), with the tally's counts;
 #  3. authtag-report mails the reports through the same Postfix
 #     (SendmailPath) into the Maildir: one per policy domain, Subject and
 #     attachment name as RFC 9990 has them, the gzip'd XML valid and
@@ -38,7 +38,7 @@ CONF=$E2E_T/authtag.conf
 LOG=$E2E_T/authtag.log
 SOCK=inet:$MILTER_PORT@127.0.0.1
 REPORT=$E2E_BUILD/authtag-report
-XSD=$(cd "${top_srcdir:-.}" && pwd)/tests/data/dmarc-2.0.xsd
+XSD=$(cd "${top_srcdir:-.}" && pwd)/tests/data/dmarc-report/dmarc-2.0.xsd
 ID=mx.dest.example.org
 TOMORROW=$(($(date +%s) / 86400 * 86400 + 86400))
 [ -x "$REPORT" ] || e2e_skip "$REPORT not built"

@@ -28,7 +28,7 @@ MILTER_B=$(free_port)
 REDIS_PORT=$(free_port)
 ID=mx.dest.example.org
 REPORT=$E2E_BUILD/authtag-report
-XSD=$(cd "${top_srcdir:-.}" && pwd)/tests/data/dmarc-2.0.xsd
+XSD=$(cd "${top_srcdir:-.}" && pwd)/tests/data/dmarc-report/dmarc-2.0.xsd
 TOMORROW=$(($(date +%s) / 86400 * 86400 + 86400))
 [ -x "$REPORT" ] || e2e_skip "$REPORT not built"
 
