@@ -151,23 +151,24 @@ test_counters(void **state)
 	store_close(st);
 }
 
-/* a counter with a ttl expires ttl seconds after it was made: later
- * adds do not push the window on */
+/* a counter with a ttl expires ttl seconds after it was made (whole
+ * seconds: between ttl - 1 and ttl + 1 after): later adds do not push
+ * the window on */
 static void
 test_counter_window(void **state)
 {
 	struct store *st = opened(state);
-	struct timespec nap = {1, 200 * 1000000L};
+	struct timespec one = {1, 0}, more = {3, 300 * 1000000L};
 	int64_t v = 0;
 
-	assert_int_equal(store_counter_add(st, "w1", 1, 2, &v), STORE_OK);
-	nanosleep(&nap, NULL);
-	assert_int_equal(store_counter_add(st, "w1", 1, 2, &v), STORE_OK);
+	assert_int_equal(store_counter_add(st, "w1", 1, 3, &v), STORE_OK);
+	nanosleep(&one, NULL);
+	assert_int_equal(store_counter_add(st, "w1", 1, 3, &v), STORE_OK);
 	assert_int_equal(v, 2);
-	nanosleep(&nap, NULL); /* 2.4 s after it was made */
+	nanosleep(&more, NULL); /* 4.3 s after it was made */
 	assert_int_equal(store_counter_get(st, "w1", &v), STORE_OK);
 	assert_int_equal(v, 0);
-	assert_int_equal(store_counter_add(st, "w1", 1, 2, &v), STORE_OK);
+	assert_int_equal(store_counter_add(st, "w1", 1, 3, &v), STORE_OK);
 	assert_int_equal(v, 1);
 	store_close(st);
 }
@@ -392,11 +393,11 @@ test_concurrent(void **state)
 		struct store_rec r = {g, 7000, 8000, "v=1\tip=t", 10};
 		size_t late;
 
-		_exit(cs != NULL &&
-			      store_add(cs, "from-the-child", &r, 1, &late) ==
-				  STORE_OK
-			  ? 0
-			  : 1);
+		int ok = cs != NULL && store_add(cs, "from-the-child", &r, 1,
+						 &late) == STORE_OK;
+
+		store_close(cs);
+		_exit(ok ? 0 : 1);
 	}
 	assert_int_equal(waitpid(child, &status, 0), child);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
