@@ -45,7 +45,8 @@ Resolver 127.0.0.1@9
 ResolverTimeout 2
 TrustedNetworks 127.0.0.1/32
 RulesDir $E2E_RULES
-Syslog no"
+Syslog no
+StateStore none"
 printf '%s\nSocket unix:%s/authtag.sock\n' "$_base" "$RUN" >"$E2E_T/good.conf"
 # n_check NAME WANT-STATUS WANT-TEXT CONF-LINES - one -n case
 n_check() {
@@ -68,6 +69,12 @@ n_check "bad socket" 2 "Socket" "Socket tcp:25"
 n_check "engine error" 2 "PublicSuffixList" "Socket inet:1@127.0.0.1
 DMARCStandard rfc7489
 PublicSuffixList $E2E_T/no-such-file"
+n_check "bad StateStore" 2 "StateStore: not none, sqlite:/PATH" "Socket inet:1@127.0.0.1
+StateStore postgres://db/authtag"
+n_check "StateStore unwritable" 0 "warning: StateStore sqlite:/nonexistent/authtag/state.db: .*kept in memory" "$(grep -v "^StateStore" "$E2E_T/good.conf")
+StateStore sqlite:/nonexistent/authtag/state.db"
+n_check "bad ReportRetention" 2 "ReportRetention: out of range" "Socket inet:1@127.0.0.1
+ReportRetention 5m"
 _out=$("$AUTHTAG" -n -c "$E2E_T/missing.conf" 2>&1)
 [ $? -eq 2 ] && e2e_ok "-n missing file: status 2" || e2e_fail "-n missing file: $_out"
 _out=$("$AUTHTAG" -x 2>&1)

@@ -18,6 +18,7 @@ Resolver 127.0.0.1@9
 ResolverTimeout 1
 RulesDir $top_srcdir/rules
 Syslog no
+StateStore none
 EOT
 PORT=$(free_port)
 AUTHTAG_WRAPPER="prlimit --nofile=24 --" \

@@ -274,6 +274,9 @@ authtag_conf() {
 		echo "RulesDir $E2E_RULES"
 		echo "Syslog no"
 		shift 3
+		# no state outside the test (the default StateStore is a
+		# file under /var) unless the test names its own
+		case " $* " in *" StateStore "*) ;; *) echo "StateStore none" ;; esac
 		for _l in "$@"; do echo "$_l"; done
 	} >"$_f"
 }

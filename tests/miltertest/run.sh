@@ -55,6 +55,7 @@ _conf() {
 		echo "TrustedNetworks 127.0.0.1/32"
 		echo "RulesDir $E2E_RULES"
 		echo "Syslog no"
+		echo "StateStore none"
 		for _l in "$@"; do echo "$_l"; done
 	} >"$E2E_T/$_name.conf"
 }
