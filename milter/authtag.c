@@ -24,7 +24,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
 #include <libmilter/mfapi.h>
+#include <sqlite3.h>
 #include <openssl/crypto.h>
 #include <unbound.h>
 
@@ -91,6 +93,13 @@ authtag_versions(void)
 	printf("libmilter %u.%u.%u\n", maj, min, pl);
 	printf("libunbound %s\n", ub_version());
 	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("SQLite %s, hiredis %d.%d.%d\n", sqlite3_libversion(),
+	       HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+	/* the paths this build was configured with: what the docs call
+	 * /etc/authtag.conf is this file */
+	printf("configuration file %s\n", CONFIG_DEFAULT_PATH);
+	printf("state directory %s (StateStore default sqlite:%s/state.db)\n",
+	       STATEDIR, STATEDIR);
 }
 
 /* authtag_parse - fill opts from argv; 0 run, 1 done (exit 0), -1 usage */

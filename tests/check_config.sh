@@ -21,5 +21,22 @@ case $args in
 *--enable-werror*) check '[ "$werr" = -Werror ]' "--enable-werror: -Werror" ;;
 *) check '[ -z "$werr" ]' "no -Werror unless asked" ;;
 esac
+# the documented paths (issue 11): /etc/authtag.conf and /var/lib/authtag
+# unless configure was told otherwise, and authtag -V names the file read
+sysconf=$(sed -n 's/^sysconfdir = *//p' "$b/Makefile")
+statedir=$(sed -n 's/^localstatedir = *//p' "$b/Makefile")
+case $args in
+*--sysconfdir*) ;;
+*) check '[ "$sysconf" = /etc ]' "sysconfdir defaults to /etc ($sysconf)" ;;
+esac
+case $args in
+*--localstatedir*) ;;
+*) check '[ "$statedir" = /var ]' "localstatedir defaults to /var ($statedir)" ;;
+esac
+v=$("$b/authtag" -V 2>&1)
+check 'printf "%s" "$v" | grep -qx "configuration file $sysconf/authtag.conf"' \
+	"authtag -V names the configuration file it reads ($sysconf/authtag.conf)"
+check 'printf "%s" "$v" | grep -q "^state directory $statedir/lib/authtag "' \
+	"authtag -V names the state directory ($statedir/lib/authtag)"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
