@@ -183,6 +183,75 @@ dns_driver(void *arg)
 	return NULL;
 }
 
+/* libunbound's built-in local zones (unbound.conf(5), "local-zone"
+ * defaults) other than localhost's */
+static const char *const dns_special_zones[] = {
+    "test.", "invalid.", "onion.", "home.arpa.", "resolver.arpa.",
+    "service.arpa.", "local.", "0.in-addr.arpa.", "10.in-addr.arpa.",
+    "64.100.in-addr.arpa.", "65.100.in-addr.arpa.", "66.100.in-addr.arpa.",
+    "67.100.in-addr.arpa.", "68.100.in-addr.arpa.", "69.100.in-addr.arpa.",
+    "70.100.in-addr.arpa.", "71.100.in-addr.arpa.", "72.100.in-addr.arpa.",
+    "73.100.in-addr.arpa.", "74.100.in-addr.arpa.", "75.100.in-addr.arpa.",
+    "76.100.in-addr.arpa.", "77.100.in-addr.arpa.", "78.100.in-addr.arpa.",
+    "79.100.in-addr.arpa.", "80.100.in-addr.arpa.", "81.100.in-addr.arpa.",
+    "82.100.in-addr.arpa.", "83.100.in-addr.arpa.", "84.100.in-addr.arpa.",
+    "85.100.in-addr.arpa.", "86.100.in-addr.arpa.", "87.100.in-addr.arpa.",
+    "88.100.in-addr.arpa.", "89.100.in-addr.arpa.", "90.100.in-addr.arpa.",
+    "91.100.in-addr.arpa.", "92.100.in-addr.arpa.", "93.100.in-addr.arpa.",
+    "94.100.in-addr.arpa.", "95.100.in-addr.arpa.", "96.100.in-addr.arpa.",
+    "97.100.in-addr.arpa.", "98.100.in-addr.arpa.", "99.100.in-addr.arpa.",
+    "100.100.in-addr.arpa.", "101.100.in-addr.arpa.",
+    "102.100.in-addr.arpa.", "103.100.in-addr.arpa.",
+    "104.100.in-addr.arpa.", "105.100.in-addr.arpa.",
+    "106.100.in-addr.arpa.", "107.100.in-addr.arpa.",
+    "108.100.in-addr.arpa.", "109.100.in-addr.arpa.",
+    "110.100.in-addr.arpa.", "111.100.in-addr.arpa.",
+    "112.100.in-addr.arpa.", "113.100.in-addr.arpa.",
+    "114.100.in-addr.arpa.", "115.100.in-addr.arpa.",
+    "116.100.in-addr.arpa.", "117.100.in-addr.arpa.",
+    "118.100.in-addr.arpa.", "119.100.in-addr.arpa.",
+    "120.100.in-addr.arpa.", "121.100.in-addr.arpa.",
+    "122.100.in-addr.arpa.", "123.100.in-addr.arpa.",
+    "124.100.in-addr.arpa.", "125.100.in-addr.arpa.",
+    "126.100.in-addr.arpa.", "127.100.in-addr.arpa.",
+    "254.169.in-addr.arpa.", "16.172.in-addr.arpa.", "17.172.in-addr.arpa.",
+    "18.172.in-addr.arpa.", "19.172.in-addr.arpa.", "20.172.in-addr.arpa.",
+    "21.172.in-addr.arpa.", "22.172.in-addr.arpa.", "23.172.in-addr.arpa.",
+    "24.172.in-addr.arpa.", "25.172.in-addr.arpa.", "26.172.in-addr.arpa.",
+    "27.172.in-addr.arpa.", "28.172.in-addr.arpa.", "29.172.in-addr.arpa.",
+    "30.172.in-addr.arpa.", "31.172.in-addr.arpa.", "2.0.192.in-addr.arpa.",
+    "100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
+    "255.255.255.255.in-addr.arpa.", "168.192.in-addr.arpa.",
+    "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6."
+    "arpa.",
+    "d.f.ip6.arpa.", "8.e.f.ip6.arpa.", "9.e.f.ip6.arpa.", "a.e.f.ip6.arpa.",
+    "b.e.f.ip6.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa.", NULL};
+
+/*
+ * dns_forward_special - with forwarders, ask them for every name: the
+ * administrator chose them, and libunbound would otherwise answer the
+ * RFC 6761 special-use names and the private reverse zones NXDOMAIN
+ * itself, never asking (a forwarder serving "example.test" was never
+ * asked: issue 11). localhost stays local.
+ */
+static int
+dns_forward_special(struct ub_ctx *ctx, char *err, size_t errlen)
+{
+	for (size_t i = 0; dns_special_zones[i] != NULL; i++) {
+		char opt[96];
+		int r;
+
+		snprintf(opt, sizeof(opt), "%s transparent",
+			 dns_special_zones[i]);
+		if ((r = ub_ctx_set_option(ctx, "local-zone:", opt)) != 0) {
+			snprintf(err, errlen, "libunbound: local-zone %s: %s",
+				 opt, ub_strerror(r));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* dns_resolver_configure - apply the config's resolver settings to ctx */
 static int
 dns_resolver_configure(struct ub_ctx *ctx, const struct config *cfg, char *err,
@@ -195,6 +264,11 @@ dns_resolver_configure(struct ub_ctx *ctx, const struct config *cfg, char *err,
 			 ub_strerror(r));
 		return -1;
 	}
+	/* before ResolverConfig: a local-zone of the administrator's own
+	 * for one of these names comes after, and wins */
+	if (cfg->resolver == RESOLVER_FORWARD &&
+	    dns_forward_special(ctx, err, errlen) != 0)
+		return -1;
 	if (cfg->resolver_config != NULL &&
 	    (r = ub_ctx_config(ctx, cfg->resolver_config)) != 0) {
 		snprintf(err, errlen, "ResolverConfig %s: %s",
