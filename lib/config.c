@@ -81,7 +81,13 @@ config_parse_uint(const char *value, unsigned min, unsigned max, unsigned *out,
 	n = strtoul(value, &end, 10);
 	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
 	    n < min || n > max) {
-		*why = "expected a whole number in range";
+		/* the reason names the range; per thread, as *why is
+		 * read at once by the caller that reports it */
+		static __thread char range[64];
+
+		snprintf(range, sizeof(range),
+			 "expected a whole number from %u to %u", min, max);
+		*why = range;
 		return -1;
 	}
 	*out = (unsigned)n;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -188,6 +189,58 @@ authtag_check_report(void *arg, bool ok, const char *line)
 	printf("authtag: %s%s\n", ok ? "" : "warning: ", line);
 }
 
+/*
+ * authtag_check_as_user - -n with a UserID: the daemon reads its files
+ * after it became that user, so build the engine again as that user (in
+ * a child) and say what it cannot read; 0 when it can, -1 when not
+ */
+static int
+authtag_check_as_user(const struct config *cfg)
+{
+	char err[1024];
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int status;
+
+	if (daemon_user_lookup(cfg->user_id, &uid, &gid, err, sizeof(err)) !=
+	    0) {
+		fprintf(stderr, "authtag: %s\n", err);
+		return -1;
+	}
+	fflush(stdout);
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "authtag: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		struct engine *eng;
+
+		if (daemon_drop_privileges(cfg->user_id, NULL, err,
+					   sizeof(err)) != 0) {
+			fprintf(stderr, "authtag: %s\n", err);
+			_exit(2);
+		}
+		if ((eng = engine_new(cfg, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "authtag: as UserID %s: %s\n",
+				cfg->user_id, err);
+			_exit(2);
+		}
+		engine_free(eng);
+		if (engine_store_probe(cfg, err, sizeof(err)) != 0)
+			printf("authtag: warning: StateStore %s: %s (as "
+			       "UserID %s): DMARC report rows are kept in "
+			       "memory until it can be written\n",
+			       cfg->state_store, err, cfg->user_id);
+		fflush(stdout);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return -1;
+	return 0;
+}
+
 /* authtag_check - -n: load and build everything, then say so */
 static int
 authtag_check(const struct authtag_opts *opts)
@@ -221,7 +274,12 @@ authtag_check(const struct authtag_opts *opts)
 	 * say so now, while nothing depends on it yet */
 	(void)engine_check_keys(eng, authtag_check_report, NULL);
 	engine_free(eng);
-	if (engine_store_probe(cfg, err, sizeof(err)) != 0)
+	if (cfg->user_id != NULL && authtag_check_as_user(cfg) != 0) {
+		config_free(cfg);
+		return 2;
+	}
+	if (cfg->user_id == NULL &&
+	    engine_store_probe(cfg, err, sizeof(err)) != 0)
 		printf("authtag: warning: StateStore %s: %s: DMARC report rows "
 		       "are kept in memory until it can be written\n",
 		       cfg->state_store, err);
@@ -392,11 +450,17 @@ authtag_start(struct authtag *at, struct config *cfg,
 		mlog(LOG_ERR, "%s", err);
 		return 1;
 	}
+	errno = 0;
 	if (smfi_setconn(at->socket) != MI_SUCCESS ||
 	    milter_callbacks_register(&at->shared) != 0 ||
 	    smfi_setbacklog(authtag_backlog(cfg)) != MI_SUCCESS ||
 	    smfi_opensocket(true) != MI_SUCCESS) {
-		mlog(LOG_ERR, "cannot listen on %s", at->socket);
+		/* libmilter says why only to syslog: errno still holds
+		 * what bind() or listen() said */
+		int e = errno;
+
+		mlog(LOG_ERR, "cannot listen on %s%s%s", at->socket,
+		     e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
 		return 1;
 	}
 	if (!at->opts.foreground) {
@@ -566,8 +630,12 @@ main(int argc, char **argv)
 	 * still open may yet add one: then it is not freed (we exit) */
 	if (at.left_open == 0)
 		engine_recorder_free(at.recorder, AUTHTAG_STORE_WAIT_MS);
-	if (at.pid_file != NULL)
-		(void)unlink(at.pid_file);
+	/* after UserID took effect, a PidFile in a directory only root
+	 * may write stays: say so (the shipped unit runs as User=authtag
+	 * in its own RuntimeDirectory, where it can be removed) */
+	if (at.pid_file != NULL && unlink(at.pid_file) != 0 && errno != ENOENT)
+		mlog(LOG_WARNING, "PidFile %s: not removed: %s", at.pid_file,
+		     strerror(errno));
 	mlog(LOG_INFO, "stopped");
 out:
 	msig_close(&at.sig);

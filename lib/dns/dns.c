@@ -269,6 +269,13 @@ dns_resolver_configure(struct ub_ctx *ctx, const struct config *cfg, char *err,
 	if (cfg->resolver == RESOLVER_FORWARD &&
 	    dns_forward_special(ctx, err, errlen) != 0)
 		return -1;
+	/* libunbound calls a file it cannot open a "syntax error" */
+	if (cfg->resolver_config != NULL &&
+	    access(cfg->resolver_config, R_OK) != 0) {
+		snprintf(err, errlen, "ResolverConfig %s: %s",
+			 cfg->resolver_config, strerror(errno));
+		return -1;
+	}
 	if (cfg->resolver_config != NULL &&
 	    (r = ub_ctx_config(ctx, cfg->resolver_config)) != 0) {
 		snprintf(err, errlen, "ResolverConfig %s: %s",

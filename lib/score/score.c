@@ -452,7 +452,9 @@ score_headers(const struct score_stage *st, const struct score_outcome *out,
 		goto nomem;
 	memset(hdrs[n].value, '*', (size_t)stars);
 	hdrs[n++].value[stars] = '\0';
-	if (st != NULL && st->cfg->x_spam_report) {
+	/* no hit, no report: an empty field is noise to a reader and a
+	 * parse error to some tools */
+	if (st != NULL && st->cfg->x_spam_report && out->nhits > 0) {
 		hdrs[n].name = "X-Spam-Report";
 		if ((hdrs[n++].value = score_report(out)) == NULL)
 			goto nomem;

@@ -330,7 +330,7 @@ sr_load_dir(const char *dir, struct sr_set **out, char *err, size_t errlen)
 	*out = NULL;
 	err[0] = '\0';
 	if (d == NULL) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		snprintf(err, errlen, "RulesDir %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {

@@ -75,6 +75,20 @@ n_check "StateStore unwritable" 0 "warning: StateStore sqlite:/nonexistent/autht
 StateStore sqlite:/nonexistent/authtag/state.db"
 n_check "bad ReportRetention" 2 "ReportRetention: out of range" "Socket inet:1@127.0.0.1
 ReportRetention 5m"
+# issue 11, point 5: the reasons an administrator needs
+n_check "ResolverTimeout range" 2 "ResolverTimeout: expected a whole number from 1 to 300" "Socket inet:1@127.0.0.1
+ResolverTimeout 0"
+n_check "RulesDir missing" 2 "RulesDir $E2E_T/no-rules: No such file" "$(grep -v '^RulesDir' "$E2E_T/good.conf")
+RulesDir $E2E_T/no-rules"
+n_check "no such UserID" 2 "UserID nosuchuser: no such user" "$(cat "$E2E_T/good.conf")
+UserID nosuchuser"
+# a file root may read but the UserID may not: the daemon would refuse it
+mkdir -p "$E2E_T/private"
+cp "$E2E_T/dns.conf" "$E2E_T/private/dns.conf"
+chmod 700 "$E2E_T/private"
+n_check "unreadable as UserID" 2 "as UserID nobody: ResolverConfig $E2E_T/private/dns.conf: Permission denied" "$(grep -v '^ResolverConfig' "$E2E_T/good.conf")
+ResolverConfig $E2E_T/private/dns.conf
+UserID nobody"
 _out=$("$AUTHTAG" -n -c "$E2E_T/missing.conf" 2>&1)
 [ $? -eq 2 ] && e2e_ok "-n missing file: status 2" || e2e_fail "-n missing file: $_out"
 _out=$("$AUTHTAG" -x 2>&1)
@@ -143,6 +157,31 @@ else
 fi
 [ ! -e "$RUN/authtag.pid" ] && e2e_ok "PID file removed" || e2e_fail "PID file left"
 [ ! -e "$RUN/authtag.sock" ] && e2e_ok "socket removed" || e2e_fail "socket left"
+
+# ---- a port in use: the reason, not just "cannot listen" ----
+_port=$(free_port)
+$PY -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(30)' "$_port" &
+_holder=$!
+e2e_track $_holder
+wait_until 10 port_listening "$_port"
+_out=$("$AUTHTAG" -f -c "$E2E_T/good.conf" -p "inet:$_port@127.0.0.1" 2>&1)
+_rc=$?
+[ "$_rc" -ne 0 ] && printf '%s' "$_out" | grep -q "cannot listen on inet:$_port@127.0.0.1: Address already in use" &&
+	e2e_ok "port in use: says so (status $_rc)" || e2e_fail "port in use: status $_rc: $_out"
+e2e_stop_pid "$_holder" 2
+e2e_untrack "$_holder"
+
+# ---- a PidFile UserID may not remove: the log says so at stop ----
+mkdir -p "$E2E_T/rootrun"
+chmod 755 "$E2E_T/rootrun"
+{ cat "$E2E_T/good.conf"; echo "PidFile $E2E_T/rootrun/authtag.pid"; echo "UserID nobody"; } >"$E2E_T/pid.conf"
+authtag_start "$E2E_T/pid.conf" "inet:$(free_port)@127.0.0.1" "$E2E_T/pid.log" || exit 1
+authtag_stop
+grep -q "PidFile $E2E_T/rootrun/authtag.pid: not removed: Permission denied" "$E2E_T/pid.log" &&
+	e2e_ok "a PidFile UserID cannot remove: the log says why" ||
+	e2e_fail "PidFile: $(tail -n 3 "$E2E_T/pid.log")"
 
 # ---- -f prints where it listens ----
 _port=$(free_port)

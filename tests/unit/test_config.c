@@ -175,9 +175,9 @@ test_errors_name_line_and_key(void **state)
 	} cases[] = {
 	    {"AuthservID a\nNoSuchKey 1\n", ":2: NoSuchKey: unknown key"},
 	    {"resolvertimeout ten\n",
-	     ":1: ResolverTimeout: expected a whole number in range"},
+	     ":1: ResolverTimeout: expected a whole number from 1 to 300"},
 	    {"ResolverTimeout 0\n",
-	     ":1: ResolverTimeout: expected a whole number in range"},
+	     ":1: ResolverTimeout: expected a whole number from 1 to 300"},
 	    {"SPFCheckHelo maybe\n", ":1: SPFCheckHelo: expected yes or no"},
 	    {"\n\nResolver 300.1.1.1\n",
 	     ":3: Resolver: expected system, recursive, or forwarders "
@@ -219,9 +219,9 @@ test_errors_name_line_and_key(void **state)
 	     ":1: SpamdSocket: expected inet:port@address, inet6:port@address "
 	     "or unix:/path"},
 	    {"SpamdMaxSize 10\n",
-	     ":1: SpamdMaxSize: expected a whole number in range"},
+	     ":1: SpamdMaxSize: expected a whole number from 1024 to 67108864"},
 	    {"SpamdTimeout 0\n",
-	     ":1: SpamdTimeout: expected a whole number in range"},
+	     ":1: SpamdTimeout: expected a whole number from 1 to 600"},
 	};
 	char err[512];
 

@@ -86,7 +86,7 @@ test_stage_errors(void **state)
 	cfg->rules_dir = strdup("/nonexistent/rules");
 	assert_null(score_stage_new(cfg, err, sizeof(err)));
 	assert_string_equal(err,
-			    "/nonexistent/rules: No such file or directory");
+			    "RulesDir /nonexistent/rules: No such file or directory");
 	config_free(cfg);
 }
 
@@ -249,6 +249,13 @@ test_report(void **state)
 	    "\n\t*  6.0 AUTHTAG_DMARC_REJECT DMARC fail, p=reject"
 	    "\n\t*  -12 BIG BODY: big"
 	    "\n\t*    ? TEST_SPAM_MARKER ");
+	score_headers_free(hdrs, (size_t)n);
+	score_outcome_free(&out);
+	/* no rule hit: no X-Spam-Report at all, not an empty one */
+	outcome(&out, 0, 5, h, 0);
+	n = score_headers(st, &out, hdrs);
+	assert_int_equal(n, 3);
+	assert_null(header(hdrs, n, "X-Spam-Report"));
 	score_headers_free(hdrs, (size_t)n);
 	score_outcome_free(&out);
 	score_stage_free(st);

@@ -161,7 +161,7 @@ test_parse_include(void **state)
 	assert_int_equal(
 	    sr_load_dir("/nonexistent/rules", &set, err, sizeof(err)), -1);
 	assert_string_equal(err,
-			    "/nonexistent/rules: No such file or directory");
+			    "RulesDir /nonexistent/rules: No such file or directory");
 }
 
 static void
