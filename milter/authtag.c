@@ -64,6 +64,7 @@ struct authtag {
 	bool stopping;
 	struct report_rec *recorder; /* DMARC report rows, or NULL */
 	unsigned left_open; /* messages still open after the drain */
+	bool keep_stderr;   /* detached, but no syslog: log to stderr */
 };
 
 /* authtag_usage - the synopsis */
@@ -469,7 +470,7 @@ authtag_start(struct authtag *at, struct config *cfg,
 			return 1;
 		}
 		/* from here the parent prints what goes wrong, once */
-		mlog_init("authtag", false);
+		mlog_init("authtag", at->keep_stderr);
 	}
 	if (daemon_pidfile_write(at->pid_file, err, sizeof(err)) != 0 ||
 	    daemon_drop_privileges(at->user_id, at->socket, err, sizeof(err)) !=
@@ -602,6 +603,14 @@ main(int argc, char **argv)
 		return 2;
 	}
 	mlog_syslog(cfg->syslog, cfg->syslog_facility);
+	/* detached with Syslog yes and nobody at /dev/log: every line
+	 * would be lost; keep stderr (systemd's journal, a redirection) */
+	if (!at.opts.foreground && cfg->syslog && !mlog_syslog_reachable()) {
+		at.keep_stderr = true;
+		mlog(LOG_WARNING,
+		     "no syslog daemon at %s: the log goes to stderr",
+		     MLOG_SYSLOG_PATH);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* blocked before any thread exists, so every thread inherits it;
 	 * main unblocks its own in msig_start */
@@ -623,7 +632,7 @@ main(int argc, char **argv)
 	     PACKAGE_VERSION, at.socket, id);
 	daemon_ready_ok(&ready);
 	if (!at.opts.foreground)
-		daemon_stdio_null();
+		daemon_stdio_null(at.keep_stderr);
 	rc = authtag_run(&at);
 	milter_shared_destroy(&at.shared);
 	/* every message is done: write the rows still held. A message

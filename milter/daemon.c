@@ -318,9 +318,10 @@ daemon_pidfile_write(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* daemon_stdio_null - point stdin/stdout/stderr at /dev/null */
+/* daemon_stdio_null - point stdin, stdout and (unless keep_stderr)
+ * stderr at /dev/null */
 void
-daemon_stdio_null(void)
+daemon_stdio_null(bool keep_stderr)
 {
 	int fd = open("/dev/null", O_RDWR);
 
@@ -328,7 +329,8 @@ daemon_stdio_null(void)
 		return;
 	dup2(fd, STDIN_FILENO);
 	dup2(fd, STDOUT_FILENO);
-	dup2(fd, STDERR_FILENO);
+	if (!keep_stderr)
+		dup2(fd, STDERR_FILENO);
 	if (fd > STDERR_FILENO)
 		close(fd);
 }

@@ -14,6 +14,8 @@
 #include "build.h" /* first: feature macros */
 
 #include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -73,6 +75,28 @@ mlog_syslog(bool on, const char *facility)
 	atomic_store(&mlog_st.to_syslog, on);
 	if (!on)
 		closelog();
+}
+
+/* mlog_syslog_reachable - is there a syslog daemon to take our lines?
+ * (without one, syslog() drops them without a word) */
+bool
+mlog_syslog_reachable(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int types[] = {SOCK_DGRAM, SOCK_STREAM};
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", MLOG_SYSLOG_PATH);
+	for (size_t i = 0; i < 2; i++) {
+		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+		int ok = fd >= 0 &&
+			 connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (ok)
+			return true;
+	}
+	return false;
 }
 
 /* mlog_level - a short word for a priority, for stderr */

@@ -39,6 +39,10 @@ void mlog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* mlog_close - close syslog at exit */
 void mlog_close(void);
+/* the socket syslog(3) writes to */
+#define MLOG_SYSLOG_PATH "/dev/log"
+/* mlog_syslog_reachable - does a syslog daemon listen there? */
+bool mlog_syslog_reachable(void);
 
 /* ---- shared.c ----------------------------------------------------- */
 
@@ -196,7 +200,7 @@ int daemon_drop_privileges(const char *spec, const char *socket_spec, char *err,
 /* daemon_pidfile_write - write our PID to path; 0 or -1 */
 int daemon_pidfile_write(const char *path, char *err, size_t errlen);
 
-/* daemon_stdio_null - point stdin/stdout/stderr at /dev/null */
-void daemon_stdio_null(void);
+/* daemon_stdio_null - stdin, stdout (and stderr unless kept) to /dev/null */
+void daemon_stdio_null(bool keep_stderr);
 
 #endif

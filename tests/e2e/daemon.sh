@@ -183,6 +183,26 @@ grep -q "PidFile $E2E_T/rootrun/authtag.pid: not removed: Permission denied" "$E
 	e2e_ok "a PidFile UserID cannot remove: the log says why" ||
 	e2e_fail "PidFile: $(tail -n 3 "$E2E_T/pid.log")"
 
+# ---- detached, Syslog yes, nobody at /dev/log: the log is not lost ----
+# (a private mount namespace hides the machine's /dev/log, if it has one)
+if command -v unshare >/dev/null; then
+	{ grep -v '^Syslog' "$E2E_T/good.conf"; echo "Syslog yes"; } >"$E2E_T/nosyslog.conf"
+	_port=$(free_port)
+	if [ -e /dev/log ]; then
+		unshare -m sh -c "mount --bind /dev/null /dev/log && exec '$AUTHTAG' -c '$E2E_T/nosyslog.conf' -p inet:$_port@127.0.0.1" \
+			2>"$E2E_T/nosyslog.err" >/dev/null
+	else
+		"$AUTHTAG" -c "$E2E_T/nosyslog.conf" -p "inet:$_port@127.0.0.1" 2>"$E2E_T/nosyslog.err" >/dev/null
+	fi
+	wait_until 10 port_listening "$_port"
+	_pid=$(ss -Hltnp "sport = :$_port" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)
+	[ -n "$_pid" ] && kill -TERM "$_pid" && wait_until 10 sh -c "! kill -0 $_pid"
+	grep -q 'warning: no syslog daemon at /dev/log: the log goes to stderr' "$E2E_T/nosyslog.err" &&
+		grep -q 'info: stopped' "$E2E_T/nosyslog.err" &&
+		e2e_ok "detached without a syslog daemon: the log goes to stderr, to the end" ||
+		e2e_fail "no syslog: $(cat "$E2E_T/nosyslog.err")"
+fi
+
 # ---- -f prints where it listens ----
 _port=$(free_port)
 authtag_start "$E2E_T/good.conf" "inet:$_port@127.0.0.1" "$E2E_T/fg.log" || exit 1
