@@ -226,14 +226,13 @@ int
 engine_store_probe(const struct config *cfg, char *why, size_t whylen)
 {
 	struct store *st;
-	int64_t v;
 	int rc;
 
 	if (strcmp(cfg->state_store, "none") == 0)
 		return 0;
 	if ((st = store_open(cfg->state_store, why, whylen)) == NULL)
 		return -1;
-	rc = store_counter_get(st, "probe", &v);
+	rc = store_probe(st);
 	if (rc != STORE_OK)
 		snprintf(why, whylen, "%s", store_error(st));
 	store_close(st);

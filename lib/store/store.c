@@ -126,6 +126,12 @@ store_error(struct store *st)
 }
 
 int
+store_probe(struct store *st)
+{
+	return st->be->probe(st->h);
+}
+
+int
 store_counter_add(struct store *st, const char *key, int64_t delta,
 		  unsigned ttl, int64_t *value)
 {

@@ -71,6 +71,8 @@ struct store_backend {
 	int (*prune)(void *h, int64_t end_before, size_t *pruned);
 	/* last error text of this handle's thread, for logs */
 	const char *(*error)(void *h);
+	/* could the store be used now? creates nothing */
+	int (*probe)(void *h);
 };
 
 struct store;
@@ -95,6 +97,13 @@ const char *store_status_name(int status);
 
 /* store_error - the last error text of the calling thread's request */
 const char *store_error(struct store *st);
+
+/*
+ * store_probe - could the store be used now (authtag -n)? It creates
+ * nothing: a probe run as root must not leave a file root owns where the
+ * daemon's user will write.
+ */
+int store_probe(struct store *st);
 
 /*
  * store_counter_add - add delta to a counter, returning the new value

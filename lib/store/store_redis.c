@@ -751,6 +751,15 @@ sr_prune(void *h, int64_t end_before, size_t *pruned)
 	return sr_end(s, rc);
 }
 
+/* sr_probe - connect (and AUTH, SELECT): nothing is written */
+static int
+sr_probe(void *h)
+{
+	struct sr *s = h;
+
+	return sr_end(s, sr_begin(s));
+}
+
 const struct store_backend store_backend_redis = {
     .name = "redis",
     .open = sr_open,
@@ -765,4 +774,5 @@ const struct store_backend store_backend_redis = {
     .done = sr_done,
     .prune = sr_prune,
     .error = sr_error,
+    .probe = sr_probe,
 };

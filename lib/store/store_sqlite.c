@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "strbuf.h"
@@ -611,6 +613,38 @@ sq_prune(void *h, int64_t end_before, size_t *pruned)
 	return sq_end(s, rc);
 }
 
+/* sq_probe - the file can be written, or made: without making it */
+static int
+sq_probe(void *h)
+{
+	struct sq *s = h;
+	char *dir = strdup(s->path), *slash;
+	int rc = STORE_OK;
+
+	if (dir == NULL)
+		return STORE_DOWN;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	if (access(s->path, F_OK) == 0 ? access(s->path, R_OK | W_OK) != 0
+				       : access(dir, W_OK | X_OK) != 0) {
+		snprintf(sq_errbuf, sizeof(sq_errbuf), "sqlite %s: %s",
+			 access(s->path, F_OK) == 0 ? s->path : dir,
+			 strerror(errno));
+		rc = STORE_DOWN;
+	}
+	/* WAL needs the directory too (the -wal and -shm files) */
+	if (rc == STORE_OK && access(dir, W_OK | X_OK) != 0) {
+		snprintf(sq_errbuf, sizeof(sq_errbuf), "sqlite %s: %s", dir,
+			 strerror(errno));
+		rc = STORE_DOWN;
+	}
+	free(dir);
+	return rc;
+}
+
 const struct store_backend store_backend_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -625,4 +659,5 @@ const struct store_backend store_backend_sqlite = {
     .done = sq_done,
     .prune = sq_prune,
     .error = sq_error,
+    .probe = sq_probe,
 };

@@ -433,6 +433,34 @@ test_redis_down(void **state)
 	store_close(st);
 }
 
+/* a probe says whether the store could be used, and creates nothing:
+ * authtag -n run as root must not leave a root-owned database behind */
+static void
+test_probe(void **state)
+{
+	char err[256], spec[400], path[350];
+	struct store *st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/probe.db", tmp_dir);
+	snprintf(spec, sizeof(spec), "sqlite:%s", path);
+	st = store_open(spec, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_probe(st), STORE_OK);
+	assert_int_equal(access(path, F_OK), -1);
+	store_close(st);
+	st = store_open("sqlite:/nonexistent/authtag/state.db", err,
+			sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_probe(st), STORE_DOWN);
+	assert_non_null(strstr(store_error(st), "/nonexistent/authtag"));
+	store_close(st);
+	st = store_open(redis_spec, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_probe(st), STORE_OK);
+	store_close(st);
+}
+
 /* specs: what is refused, and the password kept out of the logs */
 static void
 test_specs(void **state)
@@ -478,6 +506,7 @@ main(void)
 	    cmocka_unit_test_prestate(f, redis_spec)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_specs),
+	    cmocka_unit_test(test_probe),
 	    BOTH(test_counters),
 	    BOTH(test_counter_window),
 	    BOTH(test_add_read),
