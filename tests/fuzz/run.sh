@@ -62,14 +62,14 @@ deps()
 		score/score_rules_parse score/score_rules_load score/score_meta \
 		score/userprefs score/userprefs_cache score/mimetext \
 		score/mimetext_decode score/mimetext_html mailaddr mailaddr_idna \
-		mailaddr_list strbuf result config config_sign hostlist dataset \
+		mailaddr_list strbuf result config config_sign config_report hostlist dataset \
 		-lpcre2-8 -lm -lpthread" ;;
 	arc) echo "auth/arc auth/arc_seal auth/dkim_sig auth/dkim_tags auth/dkim_canon \
 		auth/dkim_key auth/dkim_sign dns/dns dns/dns_store strbuf config \
-		config_sign hostlist dataset -lcrypto -lunbound -lpthread" ;;
+		config_sign config_report hostlist dataset -lcrypto -lunbound -lpthread" ;;
 	report_row) echo "report/report_row strbuf" ;;
 	signtab) echo "auth/dkim_signtab auth/dkim_sign auth/dkim_canon dataset \
-		hostlist config config_sign strbuf -lcrypto" ;;
+		hostlist config config_sign config_report strbuf -lcrypto" ;;
 	*) echo "run.sh: unknown harness $1" >&2; exit 2 ;;
 	esac
 }
@@ -77,7 +77,7 @@ deps()
 mkdir -p "$BUILD/obj" "$BUILD/corpus" "$BUILD/artifacts" "$BUILD/logs"
 # lib/ sources include configure's build.h first: here a stand-in with
 # the paths config.c needs (-D_GNU_SOURCE above does the rest)
-printf '#define SYSCONFDIR "/etc"\n#define DATADIR "/usr/share/authtag"\n' \
+printf '#define SYSCONFDIR "/etc"\n#define DATADIR "/usr/share/authtag"\n#define STATEDIR "/var/lib/authtag"\n' \
 	>"$BUILD/build.h"
 for h in $harnesses; do
 	objs= libs=
