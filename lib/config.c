@@ -328,6 +328,12 @@ key_trusted(struct config *cfg, const char *v, const char **why)
 }
 
 static int
+key_log_why(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_bool(v, &cfg->log_why, why);
+}
+
+static int
 key_reject_failures(struct config *cfg, const char *v, const char **why)
 {
 	return config_parse_bool(v, &cfg->reject_failures, why);
@@ -548,6 +554,7 @@ key_spamd_timeout(struct config *cfg, const char *v, const char **why)
 }
 
 static const struct config_key config_keys[] = {
+    {"LogWhy", key_log_why},
     {"AuthservID", key_authserv_id},
     {"DKIMMaxSignatures", key_dkim_max_sigs},
     {"DKIMMinKeyBits", key_dkim_min_bits},

@@ -59,6 +59,7 @@ struct config {
 	struct config_net *trusted;         /* TrustedNetworks */
 	size_t ntrusted;
 	bool reject_failures;                 /* RejectFailures */
+	bool log_why; /* LogWhy: log each non-pass result's reason */
 	enum dmarc_temperror dmarc_temperror; /* DMARCTempError */
 
 	/* signing (config_sign.c): opendkim's names; the tables are loaded

@@ -42,6 +42,7 @@
 #include "mailaddr.h"
 #include "score/score.h"
 #include "strbuf.h"
+#include "trace.h"
 
 /* engine_new - an engine for cfg */
 struct engine *
@@ -226,7 +227,9 @@ engine_msg_mailfrom(struct engine_msg *msg, const char *addr)
 	    .helo = conn->helo,
 	    .mail_from = msg->mail_from,
 	    .receiver = cfg->authserv_id,
+	    .trace = msg->trace,
 	};
+	trace_section(msg->trace, "spf");
 	dns_cache_set_deadline(msg->dns, ENGINE_PHASE_DNS_MS);
 	spf_check_mailfrom(msg->dns, &req, &msg->results.spf_mailfrom);
 	if (cfg->spf_check_helo && conn->helo != NULL && *conn->helo)
@@ -350,6 +353,7 @@ engine_msg_eoh(struct engine_msg *msg)
 	if (msg == NULL)
 		return;
 	dns_cache_set_deadline(msg->dns, ENGINE_PHASE_DNS_MS);
+	trace_section(msg->trace, "dkim"); /* the key queries start here */
 	dkim_msg_eoh(msg->dkim);
 	engine_arc_eoh(msg);
 	engine_sign_eoh(msg);
@@ -376,6 +380,87 @@ engine_msg_body(struct engine_msg *msg, const unsigned char *data, size_t len)
 	sb_putn(&msg->body, data, take);
 	if (sb_failed(&msg->body))
 		msg->out_of_memory = true;
+}
+
+/* engine_msg_explain - explain mode for this message: every check
+ * writes how it reached its result (trace.h) */
+int
+engine_msg_explain(struct engine_msg *msg)
+{
+	if (msg == NULL || (msg->trace = trace_new()) == NULL)
+		return -1;
+	dns_cache_set_trace(msg->dns, msg->trace);
+	return 0;
+}
+
+/* engine_msg_explanation - the trace, after engine_msg_eom ("" when
+ * explain mode is off) */
+const char *
+engine_msg_explanation(const struct engine_msg *msg)
+{
+	return msg != NULL ? trace_text(msg->trace) : "";
+}
+
+/* engine_trace_dkim - explain mode: each signature's result (those that
+ * ended before the body, e.g. no key, have only this line) */
+static void
+engine_trace_dkim(struct engine_msg *msg)
+{
+	const struct auth_results *r = &msg->results;
+
+	if (msg->trace == NULL)
+		return;
+	if (r->ndkim == 0)
+		trace_line(msg->trace, 0, "no DKIM-Signature");
+	for (size_t i = 0; i < r->ndkim; i++)
+		trace_line(msg->trace, 0, "signature %zu: d=%s s=%s: %s%s%s%s",
+			   i + 1, r->dkim[i].domain, r->dkim[i].selector,
+			   result_name(r->dkim[i].result),
+			   r->dkim[i].reason[0] ? " (" : "", r->dkim[i].reason,
+			   r->dkim[i].reason[0] ? ")" : "");
+	if (r->arc.checked) {
+		trace_section(msg->trace, "arc");
+		trace_line(msg->trace, 0, "%u ARC sets: %s%s%s%s",
+			   r->arc.instances, result_name(r->arc.result),
+			   r->arc.reason[0] ? " (" : "", r->arc.reason,
+			   r->arc.reason[0] ? ")" : "");
+	}
+}
+
+/* engine_trace_dmarc - explain mode: the result DMARC reached */
+static void
+engine_trace_dmarc(struct engine_msg *msg)
+{
+	const struct dmarc_outcome *d = &msg->results.dmarc;
+
+	if (msg->trace == NULL)
+		return;
+	trace_line(msg->trace, 0, "From domain %s: dmarc=%s (%s)%s%s%s%s",
+		   d->from_domain[0] ? d->from_domain : "(none)",
+		   result_name(d->result), d->reason,
+		   d->disposition[0] ? "; the policy asks: " : "",
+		   d->disposition,
+		   d->arc_override[0] ? "; ARC override by " : "",
+		   d->arc_override);
+}
+
+/* engine_trace_score - explain mode: each rule that hit, the total */
+static void
+engine_trace_score(struct engine_msg *msg)
+{
+	const struct score_outcome *o = &msg->score;
+
+	if (msg->trace == NULL || !msg->scored)
+		return;
+	trace_section(msg->trace, "score");
+	for (size_t i = 0; i < o->nhits; i++)
+		trace_line(msg->trace, 0, "%s %+.1f %s%s", o->hits[i].name,
+			   o->hits[i].score, o->hits[i].area,
+			   o->hits[i].description ? o->hits[i].description
+						  : "");
+	trace_line(msg->trace, 0, "total %.1f, required %.1f: %s%s%s",
+		   o->score, o->required, o->is_spam ? "spam" : "not spam",
+		   o->problems[0] ? "; " : "", o->problems);
 }
 
 /* engine_msg_dmarc - evaluate DMARC over the From fields */
@@ -538,7 +623,9 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 		snprintf(msg->results.auth_user, sizeof(msg->results.auth_user),
 			 "%s", conn->auth_user);
 	dns_cache_set_deadline(msg->dns, ENGINE_PHASE_DNS_MS);
+	trace_section(msg->trace, "dkim");
 	dkim_msg_eom(msg->dkim, &msg->results.dkim, &msg->results.ndkim);
+	engine_trace_dkim(msg);
 	if (!engine_conn_is_trusted(conn) || msg->sealer != NULL) {
 		/* a chain whose fields were not all kept cannot pass */
 		if (arc_msg_eom(msg->arc, &msg->results.arc) != 0)
@@ -549,9 +636,13 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 				 conn->client_ip);
 	}
 	if (!engine_conn_is_trusted(conn)) {
+		trace_section(msg->trace, "dmarc");
 		engine_msg_dmarc(msg);
 		engine_arc_override(msg);
-	}
+		engine_trace_dmarc(msg);
+	} else
+		trace_line(msg->trace, 0, "trusted or authenticated client: "
+					  "not checked");
 
 	/* removals first, and never skipped: a forged header must go even
 	 * when our own cannot be added; if they cannot even be listed, the
@@ -591,6 +682,7 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 		edits->incomplete = true;
 		return -1;
 	}
+	engine_trace_score(msg);
 	engine_edits_cut(edits);
 	engine_msg_decide(msg, edits);
 	engine_msg_report(msg, edits);
@@ -685,6 +777,7 @@ engine_msg_free(struct engine_msg *msg)
 	arc_msg_free(msg->arc);
 	dkim_msg_free(msg->dkim);
 	dns_cache_free(msg->dns);
+	trace_free(msg->trace);
 	free(msg->mail_from);
 	for (size_t i = 0; i < msg->nrcpts; i++)
 		free(msg->rcpts[i]);

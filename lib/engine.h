@@ -271,4 +271,14 @@ void engine_recorder_free(struct report_rec *rec, unsigned wait_ms);
  * 0, or -1 with why */
 int engine_store_probe(const struct config *cfg, char *why, size_t whylen);
 
+/*
+ * engine_msg_explain - explain mode for this message (authtag-check
+ * --explain): call right after engine_msg_new; 0, or -1 (no memory)
+ */
+int engine_msg_explain(struct engine_msg *msg);
+
+/* engine_msg_explanation - after engine_msg_eom: how each result was
+ * reached, "section: text" lines; "" without explain mode */
+const char *engine_msg_explanation(const struct engine_msg *msg);
+
 #endif

@@ -108,6 +108,7 @@ struct engine_msg {
 	struct engine_sign *sign; /* signing this message (engine_sign.c) */
 	char sign_log[512];       /* "d:s,d:s", "no(why)" or "" */
 	bool done;
+	struct trace *trace;      /* explain mode (engine_msg_explain) */
 };
 
 /* engine_grow - room for one more element in *arr (geometric); -1 */

@@ -495,6 +495,7 @@ mc_eom(SMFICTX *ctx)
 		.seal = m->em != NULL ? engine_msg_arc_log(m->em) : "",
 		.scored = scored,
 		.score = score,
+		.log_why = mc->me != NULL && mc->me->cfg->log_why,
 	    },
 	    res);
 	engine_edits_free(&edits);

@@ -119,6 +119,7 @@ struct milter_msg_info {
 	const char *seal;   /* engine_msg_arc_log: "" when not sealing */
 	bool scored;               /* false: the fields below are unset */
 	struct engine_score_log score;
+	bool log_why; /* LogWhy: a second line with each non-pass reason */
 };
 
 /* milter_summary - log the one line for a finished message */

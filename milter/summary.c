@@ -94,6 +94,60 @@ summary_dmarc(const struct dmarc_outcome *d, char *out, size_t len)
 		snprintf(out, len, "%s(p=%s)", result_name(d->result), pol);
 }
 
+/* summary_why_add - "; what=result (reason)" for a result not pass */
+static void
+summary_why_add(char *buf, size_t len, const char *what, const char *extra,
+		enum ar_result r, const char *reason)
+{
+	char clean[RES_REASON_MAX];
+	size_t n = strlen(buf);
+
+	if (r == RES_PASS || n + 1 >= len)
+		return;
+	/* our own words and a normalised name: blanks kept, so that the
+	 * reason reads as a sentence; controls and 8-bit never */
+	for (n = 0; reason[n] != '\0' && n + 1 < sizeof(clean); n++)
+		clean[n] = (unsigned char)reason[n] >= 32 &&
+				   (unsigned char)reason[n] < 127
+			       ? reason[n]
+			       : '?';
+	clean[n] = '\0';
+	n = strlen(buf);
+	snprintf(buf + n, len - n, "%s%s=%s%s%s%s%s", n > 0 ? "; " : "", what,
+		 result_name(r), extra, clean[0] ? " (" : "", clean,
+		 clean[0] ? ")" : "");
+}
+
+/* summary_why - LogWhy: one line with the reason of each non-pass */
+static void
+summary_why(const struct milter_msg_info *info,
+	    const struct auth_results *res)
+{
+	char why[1536] = "", d[RES_DOMAIN_MAX + 8];
+
+	if (res->spf_mailfrom.checked)
+		summary_why_add(why, sizeof(why), "spf", "",
+				res->spf_mailfrom.result,
+				res->spf_mailfrom.reason);
+	for (size_t i = 0; i < res->ndkim; i++) {
+		char dom[RES_DOMAIN_MAX];
+
+		milter_sanitize(dom, sizeof(dom), res->dkim[i].domain);
+		snprintf(d, sizeof(d), " d=%s", dom);
+		summary_why_add(why, sizeof(why), "dkim", d,
+				res->dkim[i].result, res->dkim[i].reason);
+	}
+	if (res->arc.checked && res->arc.result == RES_FAIL)
+		summary_why_add(why, sizeof(why), "arc", "", res->arc.result,
+				res->arc.reason);
+	if (res->dmarc.checked && res->dmarc.result != RES_NONE)
+		summary_why_add(why, sizeof(why), "dmarc", "",
+				res->dmarc.result, res->dmarc.reason);
+	if (why[0] != '\0')
+		mlog(LOG_INFO, "%s: why: %s",
+		     info->queue_id[0] ? info->queue_id : "NOQUEUE", why);
+}
+
 /* milter_summary - log the one line for a finished message */
 void
 milter_summary(const struct milter_msg_info *info,
@@ -166,6 +220,8 @@ milter_summary(const struct milter_msg_info *info,
 	     info->nrcpts, spf, res->spf_helo.checked ? " helo=" : "",
 	     res->spf_helo.checked ? result_name(res->spf_helo.result) : "",
 	     dkim, arc, dmarc, score, sign, info->action);
+	if (info->log_why)
+		summary_why(info, res);
 	if (info->scored && info->score.problems[0] != '\0') {
 		char why[512];
 

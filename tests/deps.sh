@@ -32,7 +32,9 @@ ls "$SENDMAIL_CACHE"/sendmail-bin_*.deb >/dev/null 2>&1 || have_debs=
 if [ -z "$missing" ] && [ -n "$have_debs" ]; then
 	exit 0
 fi
-echo "tests/deps.sh: the end-to-end tests need:${missing:- (none)}${have_debs:+}${have_debs:- and Sendmail's .debs}"
+debs_note=
+[ -n "$have_debs" ] || debs_note=" and Sendmail's .debs"
+echo "tests/deps.sh: the end-to-end tests need:${missing}${debs_note}"
 if [ "${AUTHTAG_SKIP_INSTALL:-}" = yes ]; then
 	echo "tests/deps.sh: AUTHTAG_SKIP_INSTALL=yes: not installing; those tests are skipped"
 	exit 0

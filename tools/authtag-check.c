@@ -34,6 +34,7 @@ struct check_args {
 	const char *auth_user;
 	const char *client_name;
 	bool local;
+	bool explain;
 	const char **rcpts;
 	size_t nrcpts;
 	const char *file;
@@ -48,7 +49,8 @@ check_usage(FILE *fp)
 	    "usage: authtag-check [-c CONFIG] [--client-ip IP] [--helo NAME]\n"
 	    "                     [--mail-from ADDR] [--rcpt ADDR]... "
 	    "[--auth-user USER]\n"
-	    "                     [--client-name HOST] [--local] [FILE]\n"
+	    "                     [--client-name HOST] [--local] [--explain] "
+	    "[FILE]\n"
 	    "Prints the headers authtag would add to the message in FILE "
 	    "(or stdin).\n");
 }
@@ -64,7 +66,8 @@ check_parse_args(int argc, char **argv, struct check_args *args)
 		OPT_RCPT,
 		OPT_AUTH,
 		OPT_NAME,
-		OPT_LOCAL
+		OPT_LOCAL,
+		OPT_EXPLAIN
 	};
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -75,6 +78,7 @@ check_parse_args(int argc, char **argv, struct check_args *args)
 	    {"auth-user", required_argument, NULL, OPT_AUTH},
 	    {"client-name", required_argument, NULL, OPT_NAME},
 	    {"local", no_argument, NULL, OPT_LOCAL},
+	    {"explain", no_argument, NULL, OPT_EXPLAIN},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -109,6 +113,9 @@ check_parse_args(int argc, char **argv, struct check_args *args)
 			break;
 		case OPT_LOCAL:
 			args->local = true;
+			break;
+		case OPT_EXPLAIN:
+			args->explain = true;
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -345,6 +352,10 @@ check_run(struct engine *eng, const struct check_args *args, FILE *fp)
 	}
 	if (args->local)
 		engine_msg_local(msg);
+	if (args->explain && engine_msg_explain(msg) != 0) {
+		check_tempfail("out of memory");
+		goto out;
+	}
 	engine_conn_helo(conn, args->helo);
 	engine_conn_auth(conn, args->auth_user);
 	if (args->mail_from != NULL)
@@ -372,6 +383,17 @@ check_run(struct engine *eng, const struct check_args *args, FILE *fp)
 		printf("# signed: %s\n", engine_msg_sign_log(msg));
 	if (*engine_msg_arc_log(msg) != '\0')
 		printf("# sealed: %s\n", engine_msg_arc_log(msg));
+	if (args->explain) {
+		const char *e = engine_msg_explanation(msg);
+
+		printf("# explain: how each result was reached\n");
+		while (*e != '\0') {
+			size_t len = strcspn(e, "\n");
+
+			printf("#   %.*s\n", (int)len, e);
+			e += len + (e[len] == '\n');
+		}
+	}
 	engine_edits_free(&edits);
 	rc = 0;
 out:

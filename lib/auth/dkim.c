@@ -33,6 +33,7 @@
 #include "config.h"
 #include "dkim.h"
 #include "dkim_canon.h"
+#include "trace.h"
 #include "dkim_key.h"
 #include "dkim_sig.h"
 #include "dns/dns.h"
@@ -364,6 +365,48 @@ dkim_header_hash(struct dkim_msg *msg, struct dkim_vsig *vs, unsigned char *dig)
 	return len;
 }
 
+/* dkim_trace_hex - the first 8 octets of a digest in hex, for the trace */
+static void
+dkim_trace_hex(const unsigned char *d, unsigned n, char out[20])
+{
+	static const char hx[] = "0123456789abcdef";
+	unsigned i;
+
+	for (i = 0; i < n && i < 8; i++) {
+		out[2 * i] = hx[d[i] >> 4];
+		out[2 * i + 1] = hx[d[i] & 15];
+	}
+	out[2 * i] = '\0';
+}
+
+/* dkim_trace_sig - explain mode: how one signature's result came about */
+static void
+dkim_trace_sig(struct dkim_msg *msg, const struct dkim_vsig *vs,
+	       const unsigned char *bdig, unsigned blen)
+{
+	struct trace *t = dns_cache_trace(msg->dns);
+	char ours[20], theirs[20];
+
+	if (t == NULL)
+		return;
+	dkim_trace_hex(bdig, blen, ours);
+	dkim_trace_hex(vs->sig.bh, vs->sig.bhlen, theirs);
+	trace_line(t, 1, "d=%s s=%s a=%s c=%s/%s, key %s %u bits",
+		   vs->out.domain, vs->out.selector, vs->out.algorithm,
+		   vs->sig.hcanon == DKIM_CANON_RELAXED ? "relaxed" : "simple",
+		   vs->sig.bcanon == DKIM_CANON_RELAXED ? "relaxed" : "simple",
+		   vs->key->type == DKIM_KEY_ED25519 ? "ed25519" : "rsa",
+		   vs->key->type == DKIM_KEY_ED25519 ? 256 : vs->key->bits);
+	trace_line(t, 2, "body hash computed %s..., bh= %s...: %s", ours,
+		   theirs,
+		   blen == vs->sig.bhlen && memcmp(bdig, vs->sig.bh, blen) == 0
+		       ? "equal"
+		       : "different: the body changed after signing");
+	trace_line(t, 2, "result %s%s%s%s", result_name(vs->out.result),
+		   vs->out.reason[0] ? " (" : "", vs->out.reason,
+		   vs->out.reason[0] ? ")" : "");
+}
+
 /* dkim_sig_verifies - does b= sign this digest with the key? */
 static bool
 dkim_sig_verifies(const struct dkim_vsig *vs, const unsigned char *dig,
@@ -414,6 +457,7 @@ dkim_sig_result(struct dkim_msg *msg, struct dkim_vsig *vs,
 	if (vs->key->testing &&
 	    (vs->out.result == RES_PASS || vs->out.result == RES_FAIL))
 		dkim_reason_add(&vs->out, "testing key");
+	dkim_trace_sig(msg, vs, bdig, blen);
 }
 
 /* dkim_msg_eom - finish; one outcome per signature */

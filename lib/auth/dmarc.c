@@ -22,6 +22,7 @@
 #include "config.h"
 #include "dmarc.h"
 #include "dmarc_psl.h"
+#include "trace.h"
 #include "dmarc_record.h"
 #include "dns/dns.h"
 #include "mailaddr.h"
@@ -446,6 +447,38 @@ dm_from_failure(const struct mailaddr_from *mf, struct dmarc_outcome *out)
 #define DM_ORG_TEMP 1u /* DNS trouble finding an Organizational Domain */
 #define DM_ID_TEMP  2u /* an identifier that would align has temperror */
 
+/* dm_trace_align - explain mode: one identifier against the From
+ * domain, and why it is aligned or not */
+static void
+dm_trace_align(struct dns_cache *dns, const char *what, const char *ident,
+	       enum ar_result res, enum dm_align a, char mode,
+	       const struct dm_policy *pol)
+{
+	struct trace *t = dns_cache_trace(dns);
+
+	if (t == NULL)
+		return;
+	if (mode == 's')
+		trace_line(t, 1, "%s %s for %s: %s (strict: %s)", what,
+			   result_name(res), ident,
+			   a == ALIGN_YES ? "aligned" : "not aligned",
+			   a == ALIGN_YES ? "the same name"
+					  : "needs the same name");
+	else if (!pol->org_known)
+		trace_line(t, 1, "%s %s for %s: %s (relaxed; the "
+				 "Organizational Domain is unknown: DNS)",
+			   what, result_name(res), ident,
+			   a == ALIGN_YES ? "aligned" : "not aligned");
+	else
+		trace_line(t, 1, "%s %s for %s: %s (relaxed: %s the "
+				 "Organizational Domain %s)",
+			   what, result_name(res), ident,
+			   a == ALIGN_YES  ? "aligned"
+			   : a == ALIGN_NO ? "not aligned"
+					   : "alignment unknown (DNS)",
+			   a == ALIGN_YES ? "in" : "not in", pol->org_domain);
+}
+
 /*
  * dm_check_alignment - fill spf_aligned/dkim_aligned; DM_* bits for what
  * could not be decided
@@ -472,12 +505,18 @@ dm_check_alignment(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 	    (spf->result == RES_PASS || spf->result == RES_TEMPERROR)) {
 		a = dm_aligned(ctx, dns, out->from_domain, pol, spf->domain,
 			       rec->aspf);
+		dm_trace_align(dns, "SPF", spf->domain, spf->result, a,
+			       rec->aspf, pol);
 		if (spf->result == RES_PASS)
 			out->spf_aligned = a == ALIGN_YES;
 		else if (a == ALIGN_YES)
 			open |= DM_ID_TEMP;
 		if (a == ALIGN_UNKNOWN)
 			open |= DM_ORG_TEMP;
+	} else if (spf != NULL && spf->checked) {
+		trace_line(dns_cache_trace(dns), 1,
+			   "SPF %s for %s: only a pass can align",
+			   result_name(spf->result), spf->domain);
 	}
 	for (size_t i = 0; sigs != NULL && i < nsigs && !out->dkim_aligned;
 	     i++) {
@@ -486,6 +525,8 @@ dm_check_alignment(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 			continue;
 		a = dm_aligned(ctx, dns, out->from_domain, pol, sigs[i].domain,
 			       rec->adkim);
+		dm_trace_align(dns, "DKIM", sigs[i].domain, sigs[i].result, a,
+			       rec->adkim, pol);
 		if (sigs[i].result == RES_PASS)
 			out->dkim_aligned = a == ALIGN_YES;
 		else if (a == ALIGN_YES)
@@ -558,6 +599,12 @@ dm_evaluate_domain(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 	dm_copy(out->policy_domain, sizeof(out->policy_domain),
 		pol.policy_domain);
 	rec = pol.rec;
+	trace_line(dns_cache_trace(dns), 1,
+		   "policy record of %s: _dmarc.%s (%s); Organizational "
+		   "Domain %s",
+		   out->from_domain, pol.policy_domain,
+		   rfc7489 ? "RFC 7489: the PSL" : "RFC 9989 tree walk",
+		   pol.org_known ? pol.org_domain : "(unknown: DNS)");
 
 	/*
 	 * RFC 9989 4.10.1: a bad p, sp or np means p=none if rua holds a
@@ -604,6 +651,18 @@ dm_evaluate_domain(const struct dmarc_ctx *ctx, struct dns_cache *dns,
 		out->testing = rec.t == 'y' ||
 			       (rec.t == 0 && rec.pct >= 0 && rec.pct < 100);
 
+	trace_line(dns_cache_trace(dns), 1,
+		   "policy that applies: %s=%s%s%s",
+		   strcmp(pol.policy_domain, out->from_domain) == 0 ? "p"
+		   : applied == rec.np && rec.np != DMARC_POL_UNSET &&
+			   applied != sub
+		       ? "np"
+		       : "sp",
+		   dmarc_pol_name(applied),
+		   out->testing ? "; t=y: one step less" : "",
+		   strcmp(pol.policy_domain, out->from_domain) == 0
+		       ? " (the domain's own record)"
+		       : " (a subdomain of the policy domain)");
 	open = dm_check_alignment(ctx, dns, &pol, &rec, spf, sigs, nsigs, out);
 	if (out->spf_aligned || out->dkim_aligned) {
 		out->result = RES_PASS;

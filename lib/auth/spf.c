@@ -27,6 +27,7 @@
 #include "dns/dns.h"
 #include "spf.h"
 #include "spf_int.h"
+#include "trace.h"
 
 #define SPF_MAX_DNS_TERMS 10   /* section 4.6.4: DNS-querying terms */
 #define SPF_MAX_VOID      2    /* section 4.6.4: void lookups */
@@ -496,10 +497,19 @@ spf_eval_record(struct spf_ctx *ctx, const char *domain, const char *rec,
 	}
 
 	for (p = rec + 6; spf_next_term(&p, end, &s, &n);) {
+		enum spf_eval ev;
+
 		spf_term_parse(s, n, &t);
 		if (t.kind >= T_REDIRECT)
 			continue;
-		switch (spf_eval_mech(ctx, domain, &t, depth)) {
+		ev = spf_eval_mech(ctx, domain, &t, depth);
+		trace_line(ctx->req->trace, depth + 2, "%.*s: %s",
+			   spf_shown(n), s,
+			   ev == EV_MATCH	    ? "matches"
+			   : ev == EV_NOMATCH   ? "no match"
+			   : ev == EV_TEMPERROR ? "temperror"
+						: "permerror");
+		switch (ev) {
 		case EV_NOMATCH:
 			continue;
 		case EV_TEMPERROR:
@@ -579,8 +589,11 @@ spf_eval_domain(struct spf_ctx *ctx, const char *domain, bool is_top,
 		}
 		found = i;
 	}
-	if (found < 0)
+	if (found < 0) {
+		trace_line(ctx->req->trace, depth + 1, "%s: no SPF record",
+			   domain);
 		return RES_NONE;
+	}
 	text = spf_txt_text(ans->rdata[found], ans->rdlen[found], buf,
 			    sizeof buf, &heap, &len);
 	if (text == NULL) {
@@ -588,6 +601,9 @@ spf_eval_domain(struct spf_ctx *ctx, const char *domain, bool is_top,
 			  domain);
 		return RES_TEMPERROR;
 	}
+	trace_line(ctx->req->trace, depth + 1, "%s%s: \"%.*s\"",
+		   depth > 0 ? "included or redirected " : "", domain,
+		   (int)(len > 400 ? 400 : len), text);
 	r = spf_eval_record(ctx, domain, text, len, is_top, depth);
 	free(heap);
 	return r;
@@ -652,9 +668,17 @@ spf_check_host(struct dns_cache *dns, const struct spf_request *req,
 		ctx.local_len = 10;
 	}
 
+	trace_line(req->trace, 0, "check_host(%s, %s, %s)", req->client_ip,
+		   dom, sender);
 	out->result = spf_eval_domain(&ctx, dom, true, 0);
 	if (out->result == RES_NONE)
 		spf_note(&ctx, "%s has no SPF record", dom);
+	trace_line(req->trace, 0,
+		   "result %s%s%s%s (DNS lookups %u of %d, void lookups %u of "
+		   "2)",
+		   result_name(out->result), out->reason[0] ? " (" : "",
+		   out->reason, out->reason[0] ? ")" : "", ctx.dns_terms,
+		   SPF_MAX_DNS_TERMS, ctx.voids);
 	return out->result;
 }
 

@@ -21,6 +21,7 @@ struct spf_request {
 	const char *receiver; /* our host name, for %{r}; NULL: "unknown" */
 	/* for fail without a usable exp=; may be NULL */
 	const char *default_explanation;
+	struct trace *trace; /* explain mode (trace.h), or NULL */
 };
 
 /*

@@ -38,6 +38,7 @@
 
 #include "config.h"
 #include "dns.h"
+#include "trace.h"
 #include "dns_store.h"
 
 #define DNS_CNAME_HOPS    8     /* CNAMEs followed by hand, at most */
@@ -101,6 +102,7 @@ struct dns_cache {
 	unsigned queries;
 	bool has_deadline;
 	struct timespec deadline; /* CLOCK_MONOTONIC; no query after it */
+	struct trace *trace; /* explain mode, or NULL */
 };
 
 static const struct dns_answer dns_tempfail_answer = {.status = DNS_TEMPFAIL};
@@ -778,6 +780,58 @@ dns_cache_queries(const struct dns_cache *cache)
 	return cache->queries;
 }
 
+/* dns_type_name - an RR type's mnemonic, for the trace */
+static const char *
+dns_type_name(int rrtype)
+{
+	switch (rrtype) {
+	case DNS_T_A:
+		return "A";
+	case DNS_T_AAAA:
+		return "AAAA";
+	case DNS_T_MX:
+		return "MX";
+	case DNS_T_PTR:
+		return "PTR";
+	case DNS_T_TXT:
+		return "TXT";
+	default:
+		return "?";
+	}
+}
+
+/* dns_trace - explain mode: one line per query and what came back */
+static void
+dns_trace(struct dns_cache *cache, const char *name, int rrtype,
+	  const struct dns_answer *a, const char *note)
+{
+	if (cache->trace == NULL)
+		return;
+	if (a->status == DNS_OK)
+		trace_line(cache->trace, 1, "DNS %s %s: %d record%s%s",
+			   dns_type_name(rrtype), name, a->count,
+			   a->count == 1 ? "" : "s", note);
+	else
+		trace_line(cache->trace, 1, "DNS %s %s: %s%s",
+			   dns_type_name(rrtype), name,
+			   dns_status_name(a->status), note);
+}
+
+/* dns_cache_trace - the trace of this message, or NULL */
+struct trace *
+dns_cache_trace(const struct dns_cache *cache)
+{
+	return cache != NULL ? cache->trace : NULL;
+}
+
+/* dns_cache_set_trace - explain mode: trace every lookup into t */
+void
+dns_cache_set_trace(struct dns_cache *cache, struct trace *t)
+{
+	if (cache != NULL)
+		cache->trace = t;
+}
+
 /* dns_lookup - ask for name/rrtype once per message */
 const struct dns_answer *
 dns_lookup(struct dns_cache *cache, const char *name, int rrtype)
@@ -796,8 +850,11 @@ dns_lookup(struct dns_cache *cache, const char *name, int rrtype)
 	for (e = cache->entries; e != NULL; e = e->next)
 		if (e->blob->answer.rrtype == rrtype &&
 		    strlen(e->blob->name) == len &&
-		    strncasecmp(e->blob->name, name, len) == 0)
+		    strncasecmp(e->blob->name, name, len) == 0) {
+			dns_trace(cache, name, rrtype, &e->blob->answer,
+				  " (asked before)");
 			return &e->blob->answer;
+		}
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return &dns_tempfail_answer;
@@ -820,6 +877,7 @@ dns_lookup(struct dns_cache *cache, const char *name, int rrtype)
 	}
 	e->next = cache->entries;
 	cache->entries = e;
+	dns_trace(cache, name, rrtype, &e->blob->answer, "");
 	return &e->blob->answer;
 }
 

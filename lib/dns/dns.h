@@ -99,6 +99,13 @@ void dns_cache_free(struct dns_cache *cache);
 const struct dns_answer *dns_lookup(struct dns_cache *cache, const char *name,
 				    int rrtype);
 
+/* dns_cache_set_trace - explain mode: a line per lookup into t (NULL:
+ * none); trace.h */
+struct trace;
+void dns_cache_set_trace(struct dns_cache *cache, struct trace *t);
+/* dns_cache_trace - that trace (the checks write theirs there), or NULL */
+struct trace *dns_cache_trace(const struct dns_cache *cache);
+
 /*
  * dns_cache_set_deadline - a time budget: after ms from now this cache
  * sends no more queries (new lookups are DNS_TEMPFAIL) and each query
