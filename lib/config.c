@@ -328,6 +328,16 @@ key_trusted(struct config *cfg, const char *v, const char **why)
 }
 
 static int
+key_metrics_socket(struct config *cfg, const char *v, const char **why)
+{
+	if (strncmp(v, "inet:", 5) != 0 && strncmp(v, "inet6:", 6) != 0) {
+		*why = "not inet:PORT@ADDRESS or inet6:PORT@ADDRESS";
+		return -1;
+	}
+	return config_strdup_into(&cfg->metrics_socket, v, why);
+}
+
+static int
 key_log_why(struct config *cfg, const char *v, const char **why)
 {
 	return config_parse_bool(v, &cfg->log_why, why);
@@ -555,6 +565,7 @@ key_spamd_timeout(struct config *cfg, const char *v, const char **why)
 
 static const struct config_key config_keys[] = {
     {"LogWhy", key_log_why},
+    {"MetricsSocket", key_metrics_socket},
     {"AuthservID", key_authserv_id},
     {"DKIMMaxSignatures", key_dkim_max_sigs},
     {"DKIMMinKeyBits", key_dkim_min_bits},
@@ -742,6 +753,7 @@ config_free(struct config *cfg)
 	free(cfg->user_id);
 	free(cfg->pid_file);
 	free(cfg->syslog_facility);
+	free(cfg->metrics_socket);
 	for (size_t i = 0; i < cfg->nscorers; i++)
 		free(cfg->scorers[i]);
 	free(cfg->scorers);

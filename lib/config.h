@@ -113,6 +113,7 @@ struct config {
 	unsigned umask;        /* UMask (octal) */
 	bool syslog;           /* Syslog */
 	char *syslog_facility; /* SyslogFacility */
+	char *metrics_socket;  /* MetricsSocket: inet:PORT@ADDR, or NULL */
 
 	/* scoring stage (lib/score.c) */
 	char **scorers; /* Scorers: backend names in order ("rules") */

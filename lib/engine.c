@@ -89,6 +89,19 @@ engine_free(struct engine *eng)
 	free(eng);
 }
 
+/* engine_dns_stats - DNS counters for metrics */
+void
+engine_dns_stats(struct engine *eng, unsigned long *sent,
+		 unsigned long *store_hits, unsigned long *timeouts)
+{
+	struct dns_stats st;
+
+	dns_resolver_stats(eng->dns, &st);
+	*sent = st.sent;
+	*store_hits = st.store_hits;
+	*timeouts = st.timeouts;
+}
+
 /* engine_config - the configuration this engine was made with */
 const struct config *
 engine_config(const struct engine *eng)

@@ -281,4 +281,10 @@ int engine_msg_explain(struct engine_msg *msg);
  * reached, "section: text" lines; "" without explain mode */
 const char *engine_msg_explanation(const struct engine_msg *msg);
 
+/* engine_dns_stats - DNS counters of this engine's resolver since it
+ * was built (a reload starts them again): queries sent, answers from the
+ * answer store, time-outs */
+void engine_dns_stats(struct engine *eng, unsigned long *sent,
+		      unsigned long *store_hits, unsigned long *timeouts);
+
 #endif

@@ -501,6 +501,15 @@ authtag_start(struct authtag *at, struct config *cfg,
 		daemon_ready_fail(ready, 1, "out of memory");
 		return 1;
 	}
+	/* asked for and not there is an error, as for Socket */
+	at->shared.metrics = milter_metrics_new(&at->shared,
+						cfg->metrics_socket, err,
+						sizeof(err));
+	if (at->shared.metrics == NULL) {
+		mlog(LOG_ERR, "%s", err);
+		daemon_ready_fail(ready, 1, err);
+		return 1;
+	}
 	return 0;
 }
 
@@ -634,6 +643,8 @@ main(int argc, char **argv)
 	if (!at.opts.foreground)
 		daemon_stdio_null(at.keep_stderr);
 	rc = authtag_run(&at);
+	milter_metrics_free(at.shared.metrics);
+	at.shared.metrics = NULL;
 	milter_shared_destroy(&at.shared);
 	/* every message is done: write the rows still held. A message
 	 * still open may yet add one: then it is not freed (we exit) */

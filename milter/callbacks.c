@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <syslog.h>
@@ -429,7 +430,9 @@ mc_eom(SMFICTX *ctx)
 	struct engine_score_log score = {0};
 	bool trusted, scored;
 	sfsistat rc;
+	struct timespec t0, t1;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (m == NULL) {
 		/* no state at all: whether a forged claim is in it is
 		 * unknown, so it must not pass (mc is NULL only when the
@@ -498,6 +501,20 @@ mc_eom(SMFICTX *ctx)
 		.log_why = mc->me != NULL && mc->me->cfg->log_why,
 	    },
 	    res);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	{
+		const char *sign = m->em != NULL ? engine_msg_sign_log(m->em)
+						 : "";
+
+		milter_metrics_message(
+		    mc_shared->metrics, res, action,
+		    sign[0] != '\0' && strncmp(sign, "no(", 3) != 0,
+		    (unsigned)edits.nremove, scored,
+		    scored && score.score >= score.required,
+		    scored && score.problems[0] != '\0',
+		    (double)(t1.tv_sec - t0.tv_sec) +
+			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
 	engine_edits_free(&edits);
 	mc_msg_free(mc);
 	return rc;

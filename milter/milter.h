@@ -62,6 +62,7 @@ struct milter_shared {
 	unsigned nconns;               /* connections holding an engine */
 	unsigned nmsgs;                /* messages between MAIL and end */
 	unsigned long conn_seq;        /* connection numbers for logs */
+	struct milter_metrics *metrics; /* metrics.c; counted always */
 };
 
 /* milter_shared_init - start with cfg/eng (taken over); 0 or -1 */
@@ -102,6 +103,26 @@ void milter_shared_destroy(struct milter_shared *sh);
 
 /* milter_callbacks_register - smfi_register our callbacks over sh */
 int milter_callbacks_register(struct milter_shared *sh);
+
+/* ---- metrics.c ---------------------------------------------------- */
+
+struct milter_metrics;
+struct auth_results;
+
+/* milter_metrics_new - the counters, and the /metrics endpoint on spec
+ * (MetricsSocket inet:PORT@ADDR; NULL: counters only); NULL + err */
+struct milter_metrics *milter_metrics_new(struct milter_shared *sh,
+					  const char *spec, char *err,
+					  size_t errlen);
+
+/* milter_metrics_free - stop the endpoint, free */
+void milter_metrics_free(struct milter_metrics *mm);
+
+/* milter_metrics_message - count one finished message */
+void milter_metrics_message(struct milter_metrics *mm,
+			    const struct auth_results *res, const char *action,
+			    bool signed_msg, unsigned forged, bool scored,
+			    bool spam, bool scorer_error, double seconds);
 
 /* ---- summary.c ---------------------------------------------------- */
 

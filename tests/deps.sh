@@ -3,7 +3,7 @@
 # of "make check" (the README's second command)
 #
 # The tests start private instances of Postfix, Sendmail, unbound, spamd,
-# Redis and opendkim on loopback; they never touch the host's own. Their
+# Redis, Prometheus and opendkim on loopback; they never touch the host's own. Their
 # packages are installed here, not by contrib/quickstart.sh, because some
 # of them are MTAs: on a host whose MTA is configured (Postfix, Exim or
 # Sendmail), installing Postfix would replace it. So this step installs
@@ -18,7 +18,8 @@ set -u
 PACKAGES=${AUTHTAG_DEPS_PACKAGES:-"postfix swaks unbound bind9-dnsutils miltertest python3
   python3-dkim openssl sasl2-bin libsasl2-modules iproute2 procps m4
   libwrap0 liblockfile1 spamassassin spamd spamc netcat-openbsd procmail
-  opendkim opendkim-tools redis-server sqlite3 libxml2-utils bc"}
+  opendkim opendkim-tools redis-server sqlite3 libxml2-utils bc prometheus
+  curl"}
 SENDMAIL_DEBS="sendmail-bin sendmail-base sendmail-cf"
 SENDMAIL_CACHE=${AUTHTAG_SENDMAIL_DEBS:-/var/cache/authtag-tests/sendmail}
 
@@ -61,7 +62,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 fresh=
-for p in postfix unbound opendkim redis-server spamd; do
+for p in postfix unbound opendkim redis-server spamd prometheus; do
 	dpkg -s "$p" >/dev/null 2>&1 || fresh="$fresh $p"
 done
 made_policy=

@@ -76,6 +76,8 @@ struct dns_resolver {
 	struct dns_store *store; /* answers kept between messages */
 	atomic_uint sent;        /* queries handed to libunbound */
 	atomic_uint rotations;   /* fresh contexts started */
+	atomic_ulong store_hits; /* answered from the answer store */
+	atomic_ulong timed_out;  /* queries that timed out (all contexts) */
 };
 
 /* ub_ctx_config() is not thread-safe, even on different contexts */
@@ -490,6 +492,15 @@ dns_resolver_free(struct dns_resolver *res)
 	free(res);
 }
 
+/* dns_resolver_stats - the counters metrics show */
+void
+dns_resolver_stats(struct dns_resolver *res, struct dns_stats *st)
+{
+	st->sent = atomic_load(&res->sent);
+	st->store_hits = atomic_load(&res->store_hits);
+	st->timeouts = atomic_load(&res->timed_out);
+}
+
 /* dns_resolver_sent - how many queries were handed to libunbound */
 unsigned
 dns_resolver_sent(struct dns_resolver *res)
@@ -665,6 +676,9 @@ dns_resolve(struct dns_resolver *res, const char *name, int rrtype,
 
 	atomic_fetch_add(&res->sent, 1);
 	r = dns_ub_resolve(ub, name, rrtype, timeout_ms);
+	if (r == NULL)
+		atomic_fetch_add_explicit(&res->timed_out, 1,
+					  memory_order_relaxed);
 	if (r == NULL && atomic_load(&ub->timeouts) >= res->rotate_after)
 		dns_rotate(res, ub);
 	dns_ub_put(ub);
@@ -861,6 +875,9 @@ dns_lookup(struct dns_cache *cache, const char *name, int rrtype)
 	cache->queries++;
 	/* another message may have asked already; else ask libunbound */
 	e->blob = dns_store_get(cache->res->store, name, len, rrtype);
+	if (e->blob != NULL)
+		atomic_fetch_add_explicit(&cache->res->store_hits, 1,
+					  memory_order_relaxed);
 	if (e->blob == NULL) {
 		char *qname = strndup(name, len);
 

@@ -99,6 +99,16 @@ void dns_cache_free(struct dns_cache *cache);
 const struct dns_answer *dns_lookup(struct dns_cache *cache, const char *name,
 				    int rrtype);
 
+/* what the resolver counted since it was made (metrics) */
+struct dns_stats {
+	unsigned long sent;       /* queries handed to libunbound */
+	unsigned long store_hits; /* answered from the answer store */
+	unsigned long timeouts;   /* queries without an answer in time */
+};
+
+/* dns_resolver_stats - those counters */
+void dns_resolver_stats(struct dns_resolver *res, struct dns_stats *st);
+
 /* dns_cache_set_trace - explain mode: a line per lookup into t (NULL:
  * none); trace.h */
 struct trace;
