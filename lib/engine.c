@@ -582,7 +582,9 @@ engine_msg_score(struct engine_msg *msg, const char *ar_value,
 	    .nrcpts = msg->nrcpts,
 	    .client_ip = msg->conn->client_ip,
 	    .helo = msg->conn->helo,
+	    .trace = msg->trace,
 	};
+	trace_section(msg->trace, "score");
 	switch (score_stage_run(eng->score, &sm, &msg->score)) {
 	case 0:
 		msg->scored = true;

@@ -78,6 +78,17 @@ expect '^#   score: AUTHTAG_DMARC_REJECT ' "scoring: the rule that hit"
 	--rcpt bob@dest.example.org "$tmp/seed.eml" >"$tmp/plain.out" 2>&1
 grep -v '^#' "$tmp/out" | cmp -s - "$tmp/plain.out" &&
 	ok "the same headers with and without --explain" || bad "--explain changed the headers"
+# the user_prefs line that matched: bob welcome-lists the vendor's mail
+# when the ESP signed it
+mkdir -p "$tmp/prefs"
+echo "welcomelist_from_dkim *@vendor.example esp.example" >"$tmp/prefs/bob"
+{ cat "$tmp/authtag.conf"; echo "UserPrefs $tmp/prefs/%u"; } >"$tmp/prefs.conf"
+"$build/authtag-check" -c "$tmp/prefs.conf" --client-ip 198.51.100.7 \
+	--helo mta7.esp.example --mail-from bounce-123@esp.example \
+	--rcpt bob@dest.example.org --explain "$tmp/seed.eml" >"$tmp/out" 2>&1
+expect '^#   score: USER_IN_DKIM_WELCOMELIST: user_prefs "welcomelist_from_dkim \*@vendor\.example esp\.example"' "scoring: the user_prefs line that matched"
+expect '^#   score: USER_IN_DKIM_WELCOMELIST -100\.0 ' "scoring: its score"
+
 # the daemon, LogWhy yes: one line with the reason of each non-pass
 if command -v miltertest >/dev/null; then
 	port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -40,6 +40,7 @@ struct score_message {
 	size_t nrcpts;
 	const char *client_ip; /* may be NULL */
 	const char *helo;      /* may be NULL */
+	struct trace *trace;   /* explain mode (trace.h), or NULL */
 };
 
 /* one rule that hit */

@@ -294,7 +294,8 @@ sr_userprefs(const struct score_message *msg, const struct score_user *user,
 {
 	char addrs[SR_MAX_FROM][RES_ADDRESS_MAX], env[RES_ADDRESS_MAX];
 	const char *ptrs[SR_MAX_FROM];
-	struct userprefs_facts f = {.results = msg->results};
+	struct userprefs_facts f = {.results = msg->results,
+				    .trace = msg->trace};
 	size_t n;
 
 	if (user == NULL || user->prefs == NULL)

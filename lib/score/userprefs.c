@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "score.h"
+#include "trace.h"
 #include "userprefs_int.h"
 
 /* the directives read, with their SpamAssassin 3 aliases */
@@ -389,9 +390,11 @@ up_dkim_ok(const struct auth_results *r, const char *author, const char *want)
 	return false;
 }
 
-/* up_dkim_welcome - does the DKIM welcome list (or _auth) apply? */
-static bool
-up_dkim_welcome(const struct userprefs *p, const struct userprefs_facts *f)
+/* up_dkim_welcome - the DKIM welcome list (or _auth) entry that applies,
+ * or NULL; *list says which directive it came from */
+static const struct up_entry *
+up_dkim_welcome(const struct userprefs *p, const struct userprefs_facts *f,
+		enum up_list *list)
 {
 	for (size_t a = 0; a < f->nfrom; a++) {
 		const char *addr = f->from_addrs[a];
@@ -400,41 +403,71 @@ up_dkim_welcome(const struct userprefs *p, const struct userprefs_facts *f)
 			const struct up_entry *e = &p->lists[UP_DKIM][i];
 
 			if (userprefs_glob_match(e->glob, addr) &&
-			    up_dkim_ok(f->results, addr, e->sdid))
-				return true;
+			    up_dkim_ok(f->results, addr, e->sdid)) {
+				*list = UP_DKIM;
+				return e;
+			}
 		}
 		for (size_t i = 0; i < p->nlists[UP_AUTH]; i++)
 			if (userprefs_glob_match(p->lists[UP_AUTH][i].glob,
 						 addr) &&
-			    up_dkim_ok(f->results, addr, ""))
-				return true;
+			    up_dkim_ok(f->results, addr, "")) {
+				*list = UP_AUTH;
+				return &p->lists[UP_AUTH][i];
+			}
 	}
-	return false;
+	return NULL;
 }
 
-/* up_spf_welcome - does the SPF welcome list (or _auth) apply? */
-static bool
-up_spf_welcome(const struct userprefs *p, const struct userprefs_facts *f)
+/* up_spf_welcome - the SPF welcome list (or _auth) entry that applies */
+static const struct up_entry *
+up_spf_welcome(const struct userprefs *p, const struct userprefs_facts *f,
+	       enum up_list *list)
 {
 	const char *env = f->envelope_from;
+	const struct up_entry *e;
 
 	if (env == NULL || *env == '\0' || f->results == NULL ||
 	    !f->results->spf_mailfrom.checked ||
 	    f->results->spf_mailfrom.result != RES_PASS)
-		return false;
-	return up_match(p, UP_SPF, env) != NULL ||
-	       up_match(p, UP_AUTH, env) != NULL;
+		return NULL;
+	if ((e = up_match(p, UP_SPF, env)) != NULL) {
+		*list = UP_SPF;
+		return e;
+	}
+	*list = UP_AUTH;
+	return up_match(p, UP_AUTH, env);
 }
 
-/* up_any - does any From address match list l? */
-static bool
+/* up_any - the entry of list l that some From address matches */
+static const struct up_entry *
 up_any(const struct userprefs *p, enum up_list l,
        const struct userprefs_facts *f)
 {
+	const struct up_entry *e;
+
 	for (size_t a = 0; a < f->nfrom; a++)
-		if (up_match(p, l, f->from_addrs[a]) != NULL)
-			return true;
-	return false;
+		if ((e = up_match(p, l, f->from_addrs[a])) != NULL)
+			return e;
+	return NULL;
+}
+
+/* up_directive - the user_prefs directive of a list, for explain mode */
+static const char *
+up_directive(enum up_list l)
+{
+	switch (l) {
+	case UP_WELCOME:
+		return "welcomelist_from";
+	case UP_BLOCK:
+		return "blocklist_from";
+	case UP_AUTH:
+		return "welcomelist_auth";
+	case UP_SPF:
+		return "welcomelist_from_spf";
+	default:
+		return "welcomelist_from_dkim";
+	}
 }
 
 /* userprefs_eval - the USER_IN_* rules this message earns */
@@ -458,21 +491,27 @@ userprefs_eval(const struct userprefs *p, const struct userprefs_facts *f,
 	    {USERPREFS_SPF_WELCOMELIST, -100,
 	     "From: address is in the user's SPF welcomelist"},
 	};
-	bool on[4];
+	const struct up_entry *on[4];
+	enum up_list list[4] = {UP_BLOCK, UP_WELCOME, UP_DKIM, UP_SPF};
 	int rc = 0;
 
 	if (p == NULL || f == NULL)
 		return 0;
 	on[0] = up_any(p, UP_BLOCK, f);
 	on[1] = up_any(p, UP_WELCOME, f);
-	on[2] = up_dkim_welcome(p, f);
-	on[3] = up_spf_welcome(p, f);
+	on[2] = up_dkim_welcome(p, f, &list[2]);
+	on[3] = up_spf_welcome(p, f, &list[3]);
 	for (size_t i = 0; i < 4 && rc == 0; i++) {
 		double s = r[i].score;
 
-		if (!on[i])
+		if (on[i] == NULL)
 			continue;
 		userprefs_score(p, r[i].rule, &s);
+		/* explain mode: the user_prefs line that matched */
+		trace_line(f->trace, 0, "%s: user_prefs \"%s %s%s%s\"",
+			   r[i].rule, up_directive(list[i]), on[i]->glob,
+			   on[i]->sdid != NULL && on[i]->sdid[0] ? " " : "",
+			   on[i]->sdid != NULL ? on[i]->sdid : "");
 		rc = hit(arg, r[i].rule, s, r[i].desc);
 	}
 	return rc;

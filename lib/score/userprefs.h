@@ -53,6 +53,7 @@ struct userprefs_facts {
 	size_t nfrom;
 	const char *envelope_from; /* MAIL FROM address, lower case, or NULL */
 	const struct auth_results *results; /* may be NULL */
+	struct trace *trace; /* explain mode: which entry matched; NULL */
 };
 
 /* userprefs_hit_fn - called once per rule earned; non-zero stops */

@@ -45,27 +45,27 @@ deps()
 	mailaddr) echo "mailaddr mailaddr_idna" ;;
 	authres) echo "authres result strbuf" ;;
 	spf) # dns.c for dns_name_valid(), and the answer store it uses
-		echo "auth/spf_parse dns/dns dns/dns_store"
+		echo "auth/spf_parse dns/dns dns/dns_store trace strbuf"
 		echo "-lunbound -lpthread" ;;
 	dmarc_record) echo "auth/dmarc_record" ;;
 	dmarc_psl) echo "auth/dmarc_psl mailaddr mailaddr_idna" ;;
 	score_rules) echo "strbuf score/score_rules_parse score/score_rules_load score/score_meta \
 		-lpcre2-8 -lm" ;;
 	mimetext) echo "score/mimetext score/mimetext_decode score/mimetext_html strbuf" ;;
-	userprefs) echo "score/userprefs mailaddr_list -lpthread -lm" ;;
+	userprefs) echo "score/userprefs mailaddr_list trace strbuf -lpthread -lm" ;;
 	dkim_tags) echo "auth/dkim_tags" ;;
 	dkim_sig) echo "auth/dkim_sig auth/dkim_tags" ;;
-	dkim_key) echo "auth/dkim_key auth/dkim_tags dns/dns dns/dns_store \
+	dkim_key) echo "auth/dkim_key auth/dkim_tags dns/dns dns/dns_store trace strbuf \
 		-lcrypto -lunbound -lpthread" ;;
 	dkim_canon) echo "auth/dkim_canon strbuf -lcrypto" ;;
 	spamd_reply) echo "score/score_spamd score/score score/score_rules \
 		score/score_rules_parse score/score_rules_load score/score_meta \
 		score/userprefs score/userprefs_cache score/mimetext \
 		score/mimetext_decode score/mimetext_html mailaddr mailaddr_idna \
-		mailaddr_list strbuf result config config_sign config_report hostlist dataset \
+		mailaddr_list strbuf trace result config config_sign config_report hostlist dataset \
 		-lpcre2-8 -lm -lpthread" ;;
 	arc) echo "auth/arc auth/arc_seal auth/dkim_sig auth/dkim_tags auth/dkim_canon \
-		auth/dkim_key auth/dkim_sign dns/dns dns/dns_store strbuf config \
+		auth/dkim_key auth/dkim_sign dns/dns dns/dns_store strbuf trace config \
 		config_sign config_report hostlist dataset -lcrypto -lunbound -lpthread" ;;
 	report_row) echo "report/report_row strbuf" ;;
 	signtab) echo "auth/dkim_signtab auth/dkim_sign auth/dkim_canon dataset \
