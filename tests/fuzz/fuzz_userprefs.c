@@ -78,6 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	res.ndkim = 1;
 	res.spf_mailfrom.checked = true;
 	res.spf_mailfrom.result = (sel & 32) ? RES_PASS : RES_SOFTFAIL;
+	memset(&facts, 0, sizeof facts); /* no trace: not explain mode */
 	facts.from_addrs = addrp;
 	facts.nfrom = naddrs;
 	facts.envelope_from = (sel & 64) ? NULL : env;
