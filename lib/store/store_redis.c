@@ -560,7 +560,8 @@ sr_buckets(void *h, int64_t end_before, store_buckets_cb cb, void *arg)
 	if (ids != NULL)
 		freeReplyObject(ids);
 	sr_end(s, rc);
-	qsort(v, n, sizeof(*v), sr_bucket_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), sr_bucket_cmp);
 	for (size_t i = 0; rc == STORE_OK && i < n; i++)
 		if (cb(arg, v[i].text, v[i].a, v[i].b, v[i].done) != 0)
 			break;
@@ -612,7 +613,8 @@ sr_read(void *h, const char *group, int64_t start, store_rows_cb cb,
 	if (r != NULL)
 		freeReplyObject(r);
 	sb_free(&key);
-	qsort(v, n, sizeof(*v), sr_row_cmp);
+	if (n > 1) /* qsort wants an array, even of none */
+		qsort(v, n, sizeof(*v), sr_row_cmp);
 	for (size_t i = 0; rc == STORE_OK && i < n; i++)
 		if (cb(arg, v[i].text, v[i].a) != 0)
 			break;
