@@ -31,6 +31,7 @@
 #include "report_mail.h"
 #include "report_row.h"
 #include "report_xml.h"
+#include "sendmail.h"
 #include "store/store.h"
 #include "strbuf.h"
 
@@ -296,72 +297,8 @@ static int
 rp_sendmail(struct rp *rp, const char *rcpt, const struct strbuf *mail,
 	    char *why, size_t whylen)
 {
-	const char *argv[] = {rp->cfg->sendmail_path, "-i", "-f", rp->from,
-			      "--", rcpt, NULL};
-	int fds[2], status = 0;
-	pid_t pid;
-	size_t off = 0;
-	time_t until;
-
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		snprintf(why, whylen, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	if ((pid = fork()) < 0) {
-		snprintf(why, whylen, "fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(fds[0], 0);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[0]);
-	while (off < mail->len) {
-		ssize_t w = write(fds[1], mail->s + off, mail->len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break; /* sendmail went away: its status says why */
-		off += (size_t)w;
-	}
-	close(fds[1]);
-	until = time(NULL) + REPORT_SENDMAIL_WAIT;
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		struct timespec nap = {0, 50 * 1000000L};
-
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR) {
-			snprintf(why, whylen, "waitpid: %s", strerror(errno));
-			return -1;
-		}
-		if (time(NULL) > until) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			snprintf(why, whylen, "%s took more than %d s: killed",
-				 argv[0], REPORT_SENDMAIL_WAIT);
-			return -1;
-		}
-		nanosleep(&nap, NULL);
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && off == mail->len)
-		return 0;
-	if (WIFEXITED(status))
-		snprintf(why, whylen, "%s exited %d%s", argv[0],
-			 WEXITSTATUS(status),
-			 WEXITSTATUS(status) == 127 ? " (cannot run it)" : "");
-	else if (WIFSIGNALED(status))
-		snprintf(why, whylen, "%s killed by signal %d", argv[0],
-			 WTERMSIG(status));
-	else
-		snprintf(why, whylen, "%s did not take the whole mail",
-			 argv[0]);
-	return -1;
+	return sendmail_pipe(rp->cfg->sendmail_path, rp->from, rcpt, mail->s,
+			     mail->len, REPORT_SENDMAIL_WAIT, why, whylen);
 }
 
 /* rp_sent_key - the counter that says "this destination has it" */
