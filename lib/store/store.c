@@ -154,6 +154,13 @@ store_counter_del(struct store *st, const char *key)
 }
 
 int
+store_counter_list(struct store *st, const char *prefix, store_counters_cb cb,
+		   void *arg)
+{
+	return st->be->counter_list(st->h, prefix, cb, arg);
+}
+
+int
 store_add(struct store *st, const char *batch, const struct store_rec *recs,
 	  size_t n, size_t *late)
 {

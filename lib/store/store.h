@@ -44,6 +44,9 @@ struct store_rec {
 /* store_rows_cb - one row of a bucket (store_read); nonzero stops */
 typedef int (*store_rows_cb)(void *arg, const char *row, int64_t count);
 
+/* store_counters_cb - one counter (store_counter_list); nonzero stops */
+typedef int (*store_counters_cb)(void *arg, const char *key, int64_t value);
+
 /* store_buckets_cb - one bucket (store_buckets); nonzero stops */
 typedef int (*store_buckets_cb)(void *arg, const char *group, int64_t start,
 				int64_t end, bool done);
@@ -57,6 +60,8 @@ struct store_backend {
 			   unsigned ttl, int64_t *value);
 	int (*counter_get)(void *h, const char *key, int64_t *value);
 	int (*counter_del)(void *h, const char *key);
+	int (*counter_list)(void *h, const char *prefix, store_counters_cb cb,
+			    void *arg);
 	int (*add)(void *h, const char *batch, const struct store_rec *recs,
 		   size_t n, size_t *late);
 	int (*buckets)(void *h, int64_t end_before, store_buckets_cb cb,
@@ -119,6 +124,14 @@ int store_counter_get(struct store *st, const char *key, int64_t *value);
 
 /* store_counter_del - remove a counter */
 int store_counter_del(struct store *st, const char *key);
+
+/*
+ * store_counter_list - each live counter whose key starts with prefix,
+ * in key order (for the tools: authtag-quota status, authtag-welcome
+ * list; the daemon never lists)
+ */
+int store_counter_list(struct store *st, const char *prefix,
+		       store_counters_cb cb, void *arg);
 
 /*
  * store_add - add a batch of records, all or nothing

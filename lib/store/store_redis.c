@@ -577,6 +577,89 @@ sr_row_cmp(const void *x, const void *y)
 		      ((const struct sr_item *)y)->text);
 }
 
+/* sr_counter_list - SCAN the counter keys under a glob-escaped prefix
+ * (bounded: at most SR_SCAN_MAX rounds), GET each, sorted by key */
+#define SR_SCAN_MAX 100000
+static int
+sr_counter_list(void *h, const char *prefix, store_counters_cb cb, void *arg)
+{
+	struct sr *s = h;
+	struct strbuf pat = STRBUF_INIT;
+	struct sr_item *v = NULL;
+	size_t n = 0, plen = strlen("authtag:c:");
+	char cursor[32] = "0";
+	int rc, rounds = 0;
+
+	sb_puts(&pat, "authtag:c:");
+	for (const char *p = prefix; *p != '\0'; p++) {
+		if (strchr("*?[]\\", *p) != NULL)
+			sb_putc(&pat, '\\');
+		sb_putc(&pat, *p);
+	}
+	sb_putc(&pat, '*');
+	rc = sr_begin(s);
+	while (rc == STORE_OK && rounds++ < SR_SCAN_MAX) {
+		const char *argv[] = {"SCAN", cursor, "MATCH", sb_str(&pat),
+				      "COUNT", "1000"};
+		redisReply *r = sr_cmd(s, 6, argv, NULL, &rc, "SCAN");
+
+		if (r == NULL)
+			break;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING) {
+			freeReplyObject(r);
+			rc = STORE_BAD;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		for (size_t i = 0; i < r->element[1]->elements; i++) {
+			const redisReply *k = r->element[1]->element[i];
+
+			if (k->len <= plen)
+				continue;
+			if (sb_array_room(&v, n, sizeof(*v)) != 0 ||
+			    (v[n].text = strndup(k->str + plen,
+						 k->len - plen)) == NULL) {
+				snprintf(sr_errbuf, sizeof(sr_errbuf),
+					 "out of memory");
+				rc = STORE_DOWN;
+				break;
+			}
+			v[n++].a = 0;
+		}
+		freeReplyObject(r);
+		if (strcmp(cursor, "0") == 0)
+			break;
+	}
+	/* the values; a key that expired since the SCAN is left out */
+	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+		struct strbuf k = STRBUF_INIT;
+		redisReply *r;
+
+		sb_printf(&k, "authtag:c:%s", v[i].text);
+		{
+			const char *argv[] = {"GET", sb_str(&k)};
+
+			r = sr_cmd(s, 2, argv, NULL, &rc, "GET");
+		}
+		sb_free(&k);
+		v[i].done = r == NULL || r->type != REDIS_REPLY_STRING;
+		if (!v[i].done)
+			v[i].a = strtoll(r->str, NULL, 10);
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	sr_end(s, rc);
+	sb_free(&pat);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), sr_row_cmp);
+	for (size_t i = 0; rc == STORE_OK && i < n; i++)
+		if (!v[i].done && cb(arg, v[i].text, v[i].a) != 0)
+			break;
+	sr_items_free(v, n);
+	return rc;
+}
+
 static int
 sr_read(void *h, const char *group, int64_t start, store_rows_cb cb,
 	void *arg)
@@ -769,6 +852,7 @@ const struct store_backend store_backend_redis = {
     .counter_add = sr_counter_add,
     .counter_get = sr_counter_get,
     .counter_del = sr_counter_del,
+    .counter_list = sr_counter_list,
     .add = sr_add,
     .buckets = sr_buckets,
     .read = sr_read,

@@ -306,6 +306,42 @@ sq_counter_del(void *h, const char *key)
 	return sq_end(s, rc);
 }
 
+/* sq_counter_list - the live counters under a prefix, in key order;
+ * substr() rather than LIKE, whose _ and % a key may hold */
+static int
+sq_counter_list(void *h, const char *prefix, store_counters_cb cb, void *arg)
+{
+	struct sq *s = h;
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	if ((rc = sq_connect(s)) == STORE_OK &&
+	    (rc = sq_prep(s,
+			  "SELECT key, value FROM counters WHERE "
+			  "substr(key, 1, length(?1)) = ?1 AND "
+			  "(expires = 0 OR expires > ?2) ORDER BY key",
+			  &st)) == STORE_OK) {
+		int e;
+
+		sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+		while ((e = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *k =
+			    (const char *)sqlite3_column_text(st, 0);
+
+			if (k != NULL &&
+			    cb(arg, k, sqlite3_column_int64(st, 1)) != 0)
+				break;
+		}
+		sqlite3_finalize(st);
+		if (e != SQLITE_ROW && e != SQLITE_DONE)
+			rc = sq_status(s, e, "counter list");
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 /* sq_bucket_state - a bucket's state, SQ_OPEN when it has none yet */
 static int
 sq_bucket_state(struct sq *s, const char *grp, int64_t start, int *state)
@@ -652,6 +688,7 @@ const struct store_backend store_backend_sqlite = {
     .counter_add = sq_counter_add,
     .counter_get = sq_counter_get,
     .counter_del = sq_counter_del,
+    .counter_list = sq_counter_list,
     .add = sq_add,
     .buckets = sq_buckets,
     .read = sq_read,

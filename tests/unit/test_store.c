@@ -173,6 +173,53 @@ test_counter_window(void **state)
 	store_close(st);
 }
 
+struct listed {
+	char text[512];
+	size_t n;
+};
+
+static int
+listed_cb(void *arg, const char *key, int64_t value)
+{
+	struct listed *l = arg;
+	size_t len = strlen(l->text);
+
+	snprintf(l->text + len, sizeof(l->text) - len, "%s=%lld;", key,
+		 (long long)value);
+	l->n++;
+	return 0;
+}
+
+/* listing by prefix: only keys that start with it, in key order, none
+ * expired; glob and LIKE characters in the prefix are plain text */
+static void
+test_counter_list(void **state)
+{
+	struct store *st = opened(state);
+	struct timespec wait = {2, 300 * 1000000L};
+	struct listed l = {{0}, 0};
+	int64_t v = 0;
+
+	assert_int_equal(store_counter_add(st, "w:b", 2, 0, &v), STORE_OK);
+	assert_int_equal(store_counter_add(st, "w:a", 1, 0, &v), STORE_OK);
+	assert_int_equal(store_counter_add(st, "w:gone", 1, 1, &v), STORE_OK);
+	assert_int_equal(store_counter_add(st, "x:a", 9, 0, &v), STORE_OK);
+	assert_int_equal(store_counter_add(st, "w*%_[", 4, 0, &v), STORE_OK);
+	assert_int_equal(store_counter_add(st, "wz", 5, 0, &v), STORE_OK);
+	nanosleep(&wait, NULL);
+	assert_int_equal(store_counter_list(st, "w:", listed_cb, &l), STORE_OK);
+	assert_string_equal(l.text, "w:a=1;w:b=2;");
+	l = (struct listed){{0}, 0};
+	assert_int_equal(store_counter_list(st, "w*%_", listed_cb, &l),
+			 STORE_OK);
+	assert_string_equal(l.text, "w*%_[=4;");
+	l = (struct listed){{0}, 0};
+	assert_int_equal(store_counter_list(st, "nothing", listed_cb, &l),
+			 STORE_OK);
+	assert_int_equal(l.n, 0);
+	store_close(st);
+}
+
 struct seen {
 	char rows[8][64];
 	int64_t counts[8];
@@ -509,6 +556,7 @@ main(void)
 	    cmocka_unit_test(test_probe),
 	    BOTH(test_counters),
 	    BOTH(test_counter_window),
+	    BOTH(test_counter_list),
 	    BOTH(test_add_read),
 	    BOTH(test_claims),
 	    BOTH(test_buckets_prune),
