@@ -135,6 +135,36 @@ micro() {
 	dkimcost
 }
 
+# before - this build against BENCH_AUTHTAG_BEFORE only, for a change
+# smaller than micro's run-to-run spread: BENCH_BEFORE_ROUNDS (7)
+# alternating rounds of 5 x BENCH_MSGS messages at c = 1, 8, 32, the
+# order swapped every round; prints the median CPU per message of each
+before() {
+	[ -n "${BENCH_AUTHTAG_BEFORE:-}" ] || die "phase before needs BENCH_AUTHTAG_BEFORE"
+	rounds=${BENCH_BEFORE_ROUNDS:-7}
+	for s in authtag authtag_before; do
+		run_setup $s -c 8 -l "warm.$s" >/dev/null 2>&1
+	done
+	for c in 1 8 32; do
+		r=0
+		while [ $r -lt "$rounds" ]; do
+			if [ $((r % 2)) = 0 ]; then order="authtag_before authtag.vs.before"
+			else order="authtag.vs.before authtag_before"; fi
+			for s in $order; do
+				run_setup $s -c "$c" -n $((NMSG * 5)) -l "round.$s" 2>/dev/null
+			done
+			r=$((r + 1))
+		done
+		for s in authtag_before authtag.vs.before; do
+			grep "^RESULT label=round.$s conc=$c " "$RAW" | tail -n "$rounds" |
+			    sed 's/.* cpu_ms_msg=\([0-9.]*\).*/\1/' | sort -n |
+			    awk -v s="$s" -v c="$c" '{v[NR] = $1} END {
+				printf "BEFORE-PAIR %s c=%s median_cpu_ms_msg=%.4f of %d rounds (min %.4f max %.4f)\n",
+				    s, c, v[int((NR + 1) / 2)], NR, v[1], v[NR] }'
+		done | tee -a "$RAW" >&2
+	done
+}
+
 # dkimcost - authtag's DKIM verifier against the raw OpenSSL work of the
 # same signatures (tests/bench/dkimcost.c), one thread, the corpus' zone
 # as local data
@@ -283,20 +313,28 @@ log "corpus"
 DNS_PORT=${BENCH_DNS_PORT:-$(pick_port 53530)}
 log "DNS: unbound on 127.0.0.1:$DNS_PORT"
 start_dns
+METRICS_PORT=${BENCH_METRICS_PORT:-$(pick_port 19467)}
 authtag_conf "$W/authtag.conf"
 start_authtag authtag
 if [ -n "${BENCH_AUTHTAG_BEFORE:-}" ]; then
 	echo "BEFORE $("$BENCH_AUTHTAG_BEFORE" -V 2>&1 | tr '\n' ' ')" >>"$RAW"
-	start_authtag authtag_before "" "$BENCH_AUTHTAG_BEFORE"
+	start_authtag authtag_before "" "$BENCH_AUTHTAG_BEFORE" "$W/authtag-before.conf"
 fi
 start_authtag authtag_norep "" "" "$W/authtag-norep.conf"
+start_scraper
 start_null null ""
 start_null null_s "-s"
-log "peers (namespace)"
-start_peers
+case " $PHASES " in
+*" micro "* | *" targets "* | *" e2e "*)
+	log "peers (namespace)"
+	start_peers ;;
+esac
 for p in $PHASES; do
 	log "phase $p"
 	$p
 done
+# what the scraper saw last: the metrics were served throughout
+[ -f "$W/metrics.txt" ] && grep '^authtag_message_seconds_count' "$W/metrics.txt" |
+    sed 's/^/METRICS last scrape: /' >>"$RAW"
 sh "$SRC/tests/bench/report.sh" "$RAW" "$OUT"
 log "results in $OUT"

@@ -120,8 +120,13 @@ Socket           unix:$W/sock/authtag.sock
 # DMARC report rows (every corpus policy has rua=): the default, measured
 # against StateStore none (authtag_norep) in micro
 StateStore       sqlite:$W/state.db
+# Prometheus metrics served (and scraped every second by bench.sh while
+# it measures), as a monitored site runs it
+MetricsSocket    inet:$METRICS_PORT@127.0.0.1
 EOF
 	sed 's|^StateStore .*|StateStore       none|' "$1" >"${1%.conf}-norep.conf"
+	# a build from before MetricsSocket existed refuses the key
+	grep -v '^MetricsSocket' "$1" >"${1%.conf}-before.conf"
 }
 
 # start_authtag - authtag in the foreground on unix:$W/sock/NAME.sock
@@ -260,4 +265,22 @@ start_peers() {
 		eval "PID_${name%%-*}=$pid"
 		remember "$pid" "$name"
 	done <"$W/peers/ns.pids"
+}
+
+# start_scraper - fetch authtag's /metrics once a second for the whole
+# run, as Prometheus would (bounded: at most 4 hours), recorded by PID;
+# the last scrape is kept in $W/metrics.txt
+start_scraper() {
+	(
+		i=0
+		while [ $i -lt 14400 ]; do
+			python3 -c 'import sys,urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())' \
+			    "http://127.0.0.1:$METRICS_PORT/metrics" >"$W/metrics.new" 2>/dev/null &&
+			    mv "$W/metrics.new" "$W/metrics.txt"
+			sleep 1
+			i=$((i + 1))
+		done
+	) &
+	remember $! scraper
 }
