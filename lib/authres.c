@@ -407,6 +407,12 @@ ar_result_dmarc(struct strbuf *b, const struct dmarc_outcome *dm)
 		ar_put_text(&c, dm->arc_override, sizeof(dm->arc_override));
 		first = false;
 	}
+	if (dm->known_correspondent) {
+		if (!first)
+			sb_puts(&c, ";\001");
+		sb_puts(&c, "known\001correspondent");
+		first = false;
+	}
 	ar_dmarc_others(&c, dm, first);
 	if (c.len > 0) {
 		sb_puts(b, "\001(");

@@ -564,38 +564,38 @@ key_spamd_timeout(struct config *cfg, const char *v, const char **why)
 }
 
 static const struct config_key config_keys[] = {
-    {"LogWhy", key_log_why},
-    {"MetricsSocket", key_metrics_socket},
-    {"AuthservID", key_authserv_id},
-    {"DKIMMaxSignatures", key_dkim_max_sigs},
-    {"DKIMMinKeyBits", key_dkim_min_bits},
-    {"DMARCStandard", key_dmarc_standard},
-    {"DMARCTempError", key_dmarc_temperror},
-    {"PidFile", key_pid_file},
-    {"PublicSuffixList", key_psl},
-    {"RejectFailures", key_reject_failures},
-    {"RequiredScore", key_required_score},
-    {"Resolver", key_resolver},
-    {"ResolverConfig", key_resolver_config},
-    {"ResolverTimeout", key_resolver_timeout},
-    {"ListenBacklog", key_listen_backlog},
-    {"DNSCacheSize", key_dns_cache_size},
-    {"RulesDir", key_rules_dir},
-    {"Scorers", key_scorers},
-    {"Socket", key_socket},
-    {"SpamdMaxSize", key_spamd_max_size},
-    {"SpamdSocket", key_spamd_socket},
-    {"SpamdTimeout", key_spamd_timeout},
-    {"SpamdUser", key_spamd_user},
-    {"SPFCheckHelo", key_spf_check_helo},
-    {"Syslog", key_syslog},
-    {"SyslogFacility", key_syslog_facility},
-    {"TrustAnchorFile", key_trust_anchor},
-    {"TrustedNetworks", key_trusted},
-    {"UMask", key_umask},
-    {"UserID", key_user_id},
-    {"UserPrefs", key_user_prefs},
-    {"XSpamReport", key_x_spam_report},
+    {"LogWhy", key_log_why, false},
+    {"MetricsSocket", key_metrics_socket, false},
+    {"AuthservID", key_authserv_id, false},
+    {"DKIMMaxSignatures", key_dkim_max_sigs, false},
+    {"DKIMMinKeyBits", key_dkim_min_bits, false},
+    {"DMARCStandard", key_dmarc_standard, false},
+    {"DMARCTempError", key_dmarc_temperror, false},
+    {"PidFile", key_pid_file, false},
+    {"PublicSuffixList", key_psl, false},
+    {"RejectFailures", key_reject_failures, false},
+    {"RequiredScore", key_required_score, false},
+    {"Resolver", key_resolver, false},
+    {"ResolverConfig", key_resolver_config, false},
+    {"ResolverTimeout", key_resolver_timeout, false},
+    {"ListenBacklog", key_listen_backlog, false},
+    {"DNSCacheSize", key_dns_cache_size, false},
+    {"RulesDir", key_rules_dir, false},
+    {"Scorers", key_scorers, false},
+    {"Socket", key_socket, false},
+    {"SpamdMaxSize", key_spamd_max_size, false},
+    {"SpamdSocket", key_spamd_socket, false},
+    {"SpamdTimeout", key_spamd_timeout, false},
+    {"SpamdUser", key_spamd_user, false},
+    {"SPFCheckHelo", key_spf_check_helo, false},
+    {"Syslog", key_syslog, false},
+    {"SyslogFacility", key_syslog_facility, false},
+    {"TrustAnchorFile", key_trust_anchor, false},
+    {"TrustedNetworks", key_trusted, false},
+    {"UMask", key_umask, false},
+    {"UserID", key_user_id, false},
+    {"UserPrefs", key_user_prefs, false},
+    {"XSpamReport", key_x_spam_report, false},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -638,12 +638,25 @@ config_new_defaults(void)
 	    config_strdup_into(&cfg->spamd_socket, "inet:783@127.0.0.1",
 			       &why) ||
 	    config_strdup_into(&cfg->spamd_user, "%u", &why) ||
-	    config_report_defaults(cfg) != 0) {
+	    config_report_defaults(cfg) != 0 ||
+	    config_outbound_defaults(cfg) != 0) {
 		config_free(cfg);
 		return NULL;
 	}
 	return cfg;
 }
+
+/* the key tables, in lookup order; seen[] counts through all of them */
+static const size_t cl_nkeys = CONFIG_NKEYS;
+static const struct {
+	const struct config_key *keys;
+	const size_t *n;
+} cl_tables[] = {
+    {config_keys, &cl_nkeys},
+    {config_sign_keys, &config_sign_nkeys},
+    {config_report_keys, &config_report_nkeys},
+    {config_outbound_keys, &config_outbound_nkeys},
+};
 
 /* config_apply_line - parse one non-empty line into cfg */
 static int
@@ -656,29 +669,25 @@ config_apply_line(struct config *cfg, char *line, bool *seen,
 	value = dataset_trim(line + klen);
 	key[klen] = '\0';
 	*key_out = key;
-	for (size_t i = 0;
-	     i < CONFIG_NKEYS + config_sign_nkeys + config_report_nkeys; i++) {
-		const struct config_key *k =
-		    i < CONFIG_NKEYS ? &config_keys[i]
-		    : i < CONFIG_NKEYS + config_sign_nkeys
-			? &config_sign_keys[i - CONFIG_NKEYS]
-			: &config_report_keys[i - CONFIG_NKEYS -
-					      config_sign_nkeys];
+	for (size_t t = 0, i = 0; t < sizeof(cl_tables) / sizeof(cl_tables[0]);
+	     t++)
+		for (size_t j = 0; j < *cl_tables[t].n; j++, i++) {
+			const struct config_key *k = &cl_tables[t].keys[j];
 
-		if (strcasecmp(key, k->name) != 0)
-			continue;
-		*key_out = k->name;
-		if (seen[i]) {
-			*why = "given twice";
-			return -1;
+			if (strcasecmp(key, k->name) != 0)
+				continue;
+			*key_out = k->name;
+			if (seen[i] && !k->repeat) {
+				*why = "given twice";
+				return -1;
+			}
+			seen[i] = true;
+			if (*value == '\0') {
+				*why = "has no value";
+				return -1;
+			}
+			return k->parse(cfg, value, why);
 		}
-		seen[i] = true;
-		if (*value == '\0') {
-			*why = "has no value";
-			return -1;
-		}
-		return k->parse(cfg, value, why);
-	}
 	*why = "unknown key";
 	return -1;
 }
@@ -687,7 +696,8 @@ config_apply_line(struct config *cfg, char *line, bool *seen,
 int
 config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
-	bool seen[CONFIG_NKEYS + CONFIG_SIGN_KEYS_MAX + CONFIG_REPORT_KEYS_MAX] =
+	bool seen[CONFIG_NKEYS + CONFIG_SIGN_KEYS_MAX + CONFIG_REPORT_KEYS_MAX +
+		  CONFIG_OUTBOUND_KEYS_MAX] =
 	    {false};
 	char line[CONFIG_LINE_MAX], *text;
 	struct config *cfg;
@@ -763,6 +773,7 @@ config_free(struct config *cfg)
 	free(cfg->spamd_user);
 	config_free_signing(cfg);
 	config_free_report(cfg);
+	config_free_outbound(cfg);
 	free(cfg);
 }
 

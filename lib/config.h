@@ -141,6 +141,25 @@ struct config {
 	unsigned long report_max_size; /* ReportMaxSize, bytes (10 MiB) */
 	unsigned report_flush;    /* ReportFlushInterval, seconds (5) */
 	unsigned report_queue_max; /* ReportQueueMax: distinct rows held */
+
+	/* outbound quotas and learned welcome (config_outbound.c) */
+	unsigned quota_limit;  /* OutboundQuota COUNT, 0 = off */
+	unsigned quota_window; /* OutboundQuota /WINDOW, seconds */
+	bool quota_auth;       /* OutboundQuotaAuth: SMTP AUTH mail too */
+	struct config_quota_user *quota_users; /* OutboundQuotaUser */
+	size_t nquota_users;
+	char **quota_exempt;   /* OutboundQuotaExempt, lower case */
+	size_t nquota_exempt;
+	char *quota_alert_to;  /* QuotaAlertTo, NULL = log only */
+	char *postsuper_path;  /* PostsuperPath */
+	bool learn_welcome;    /* LearnWelcome */
+	unsigned learn_welcome_ttl; /* LearnedWelcomeTTL, seconds (180d) */
+};
+
+/* one OutboundQuotaUser line */
+struct config_quota_user {
+	char *name; /* lower case */
+	unsigned limit;
 };
 
 /*
@@ -170,6 +189,7 @@ typedef int (*config_parser)(struct config *cfg, const char *value,
 struct config_key {
 	const char *name;
 	config_parser parse;
+	bool repeat; /* may be given more than once (each line adds) */
 };
 
 /* the signing keys (config_sign.c), looked up after config.c's own */
@@ -185,6 +205,22 @@ extern const size_t config_report_nkeys;
 int config_report_defaults(struct config *cfg);
 /* config_free_report - free the state and report part */
 void config_free_report(struct config *cfg);
+
+/* the outbound quota and learned welcome keys (config_outbound.c) */
+#define CONFIG_OUTBOUND_KEYS_MAX 16
+extern const struct config_key config_outbound_keys[];
+extern const size_t config_outbound_nkeys;
+/* config_outbound_defaults - their defaults; -1 when memory ran out */
+int config_outbound_defaults(struct config *cfg);
+/* config_free_outbound - free the outbound part */
+void config_free_outbound(struct config *cfg);
+/* config_quota_limit - a user's count per window (OutboundQuotaUser,
+ * else OutboundQuota) */
+unsigned config_quota_limit(const struct config *cfg, const char *user);
+/* config_quota_exempt - is the user (login, SASL login) or the sender
+ * address in OutboundQuotaExempt? */
+bool config_quota_exempt(const struct config *cfg, const char *user,
+			 const char *sender);
 
 /* config_parse_bool, config_parse_uint, config_strdup_into - the value
  * parsers config.c and config_sign.c share; 0, or -1 with why */

@@ -228,17 +228,17 @@ key_queue_max(struct config *cfg, const char *v, const char **why)
 }
 
 const struct config_key config_report_keys[] = {
-    {"ReportBcc", key_report_bcc},
-    {"ReportEmail", key_report_email},
-    {"ReportEnvelopeTo", key_envelope_to},
-    {"ReportFlushInterval", key_flush},
-    {"ReportMaxSize", key_max_size},
-    {"ReportOrgName", key_org_name},
-    {"ReportQueueMax", key_queue_max},
-    {"ReportRetention", key_retention},
-    {"ReportSuppress", key_suppress},
-    {"SendmailPath", key_sendmail},
-    {"StateStore", key_state_store},
+    {"ReportBcc", key_report_bcc, false},
+    {"ReportEmail", key_report_email, false},
+    {"ReportEnvelopeTo", key_envelope_to, false},
+    {"ReportFlushInterval", key_flush, false},
+    {"ReportMaxSize", key_max_size, false},
+    {"ReportOrgName", key_org_name, false},
+    {"ReportQueueMax", key_queue_max, false},
+    {"ReportRetention", key_retention, false},
+    {"ReportSuppress", key_suppress, false},
+    {"SendmailPath", key_sendmail, false},
+    {"StateStore", key_state_store, false},
 };
 
 const size_t config_report_nkeys =

@@ -65,7 +65,8 @@ engine_new(const struct config *cfg, char *err, size_t errlen)
 	    (eng->score = score_stage_new(cfg, err, errlen)) == NULL ||
 	    (eng->signtab = dkim_signtab_new(cfg, err, errlen)) == NULL ||
 	    (eng->arc = arc_verifier_new(cfg, err, errlen)) == NULL ||
-	    engine_arc_new(eng, err, errlen) != 0) {
+	    engine_arc_new(eng, err, errlen) != 0 ||
+	    engine_outbound_new(eng, err, errlen) != 0) {
 		engine_free(eng);
 		return NULL;
 	}
@@ -79,6 +80,7 @@ engine_free(struct engine *eng)
 {
 	if (eng == NULL)
 		return;
+	engine_outbound_free(eng);
 	engine_arc_free(eng);
 	arc_verifier_free(eng->arc);
 	dkim_signtab_free(eng->signtab);
@@ -676,6 +678,7 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 		edits->incomplete = true;
 		return -1;
 	}
+	engine_outbound_inbound(msg);
 	value = ar_format(conn->eng->cfg->authserv_id, &msg->results);
 	/* our ARC set next (it carries these results), then the A-R */
 	if (value != NULL &&
@@ -700,6 +703,7 @@ engine_msg_eom(struct engine_msg *msg, struct engine_edits *edits)
 	engine_trace_score(msg);
 	engine_edits_cut(edits);
 	engine_msg_decide(msg, edits);
+	engine_outbound_eom(msg, edits, &insert_cap);
 	engine_msg_report(msg, edits);
 	return 0;
 }
@@ -789,6 +793,7 @@ engine_msg_free(struct engine_msg *msg)
 		return;
 	engine_sign_free(msg);
 	engine_arc_msg_free(msg);
+	free(msg->queue_id);
 	arc_msg_free(msg->arc);
 	dkim_msg_free(msg->dkim);
 	dns_cache_free(msg->dns);

@@ -172,6 +172,18 @@ void engine_msg_lost(struct engine_msg *msg);
  * it is never rejected or quarantined */
 void engine_msg_local(struct engine_msg *msg);
 
+/* engine_msg_queue_id - the MTA's queue id, before engine_msg_eom (a
+ * held message's record and the quota alert name it) */
+void engine_msg_queue_id(struct engine_msg *msg, const char *qid);
+
+/*
+ * engine_msg_outbound_log - after engine_msg_eom: "" or the text of a
+ * log line about the outbound quota (counted, held with the reason, not
+ * counted and why, the alert) and the pairs learned; *warn when it is a
+ * warning (held, or the store could not count)
+ */
+const char *engine_msg_outbound_log(struct engine_msg *msg, bool *warn);
+
 /* engine_msg_from_domain - the From domain, or "(why not)", for logs */
 const char *engine_msg_from_domain(struct engine_msg *msg);
 

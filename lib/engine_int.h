@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "engine.h"
+#include "outbound/quota.h"
 #include "result.h"
 #include "score/score.h"
 #include "strbuf.h"
@@ -41,6 +42,7 @@ struct engine {
 	const char *arc_domain, *arc_selector;  /* d= and s= of our seals */
 	size_t body_limit; /* body bytes the scorers want */
 	struct report_rec *recorder; /* the daemon's, not owned; NULL */
+	struct store *store; /* quotas and learned pairs; NULL: off */
 };
 
 struct engine_conn {
@@ -109,6 +111,13 @@ struct engine_msg {
 	char sign_log[512];       /* "d:s,d:s", "no(why)" or "" */
 	bool done;
 	struct trace *trace;      /* explain mode (engine_msg_explain) */
+	/* outbound (engine_outbound.c) */
+	char *queue_id;               /* the MTA's, NULL: unknown */
+	struct quota_decision quota;  /* valid when quota_done */
+	bool quota_done;
+	char quota_alert[400];        /* "alert mailed to ...", or "" */
+	unsigned learned, learn_failed; /* pairs learned from this one */
+	char outbound_log[800];
 };
 
 /* engine_grow - room for one more element in *arr (geometric); -1 */
@@ -162,6 +171,20 @@ void engine_arc_override(struct engine_msg *msg);
 
 /* engine_edits_drop_inserts - forget every header to insert */
 void engine_edits_drop_inserts(struct engine_edits *edits);
+
+/* engine_outbound_new, engine_outbound_free - the store of quotas and
+ * learned pairs (engine_outbound.c); new is -1 with err on a bad spec */
+int engine_outbound_new(struct engine *eng, char *err, size_t errlen);
+void engine_outbound_free(struct engine *eng);
+
+/* engine_outbound_inbound - mark a learned correspondent's mail whose
+ * From domain authenticates (before the A-R is written) */
+void engine_outbound_inbound(struct engine_msg *msg);
+
+/* engine_outbound_eom - learn pairs and apply the quota (after the
+ * action is decided: a hold overrides it) */
+void engine_outbound_eom(struct engine_msg *msg, struct engine_edits *edits,
+			 size_t *cap);
 
 /* engine_msg_report - hand the message's report row to the recorder */
 void engine_msg_report(const struct engine_msg *msg,

@@ -103,6 +103,9 @@ struct dmarc_outcome {
 	char arc_override[RES_DOMAIN_MAX];
 	/* the record that applied (policy_domain set), for reports */
 	struct dmarc_published published;
+	/* LearnWelcome: the one recipient wrote to this From address and
+	 * the From domain authenticates (engine_outbound.c) */
+	bool known_correspondent;
 };
 
 #define RES_ARC_SEALERS 8 /* sealers named in the A-R comment */

@@ -456,6 +456,7 @@ mc_eom(SMFICTX *ctx)
 		if (!m->eoh_done)
 			engine_msg_eoh(m->em);
 		m->eoh_done = true;
+		engine_msg_queue_id(m->em, m->queue_id);
 		if (engine_msg_eom(m->em, &edits) != 0)
 			mlog(LOG_WARNING,
 			     "%s: out of memory: %s", m->queue_id,
@@ -501,6 +502,26 @@ mc_eom(SMFICTX *ctx)
 		.log_why = mc->me != NULL && mc->me->cfg->log_why,
 	    },
 	    res);
+	if (m->em != NULL) {
+		/* the quota's reason: Postfix logs only "milter triggers
+		 * HOLD action", so this line is where it is kept */
+		bool warn = false;
+		const char *ob = engine_msg_outbound_log(m->em, &warn);
+
+		if (ob[0] != '\0') {
+			char line[900];
+			size_t i;
+
+			for (i = 0; ob[i] != '\0' && i + 1 < sizeof(line); i++)
+				line[i] = (unsigned char)ob[i] >= 32 &&
+						  ob[i] != 127 && ob[i] != '%'
+					      ? ob[i]
+					      : '?';
+			line[i] = '\0';
+			mlog(warn ? LOG_WARNING : LOG_INFO, "%s: %s",
+			     m->queue_id[0] ? m->queue_id : "NOQUEUE", line);
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	{
 		const char *sign = m->em != NULL ? engine_msg_sign_log(m->em)

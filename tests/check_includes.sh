@@ -12,8 +12,10 @@
 #   lib/report/ includes lib/report/, lib/store/, lib/auth/, lib/dns/ and
 #     the shared model;
 #   milter/ includes its own headers, engine.h, config.h, result.h, build.h;
-#   tools/ includes engine.h, config.h, result.h, build.h, and
-#     report/report.h (authtag-report's door);
+#   lib/outbound/ includes lib/outbound/, lib/store/ and the shared model;
+#   tools/ includes engine.h, config.h, result.h, build.h, and the doors
+#     report/report.h (authtag-report) and outbound/outbound_tool.h
+#     (authtag-quota, authtag-welcome);
 #   nothing in lib/ includes libmilter;
 #   nothing in lib/ calls strcpy, strcat, sprintf or vsprintf (strbuf.h).
 # Prints each violation as file:line and exits 1 if there is one.
@@ -61,6 +63,8 @@ for f in $(find lib milter tools -name '*.[ch]' | sort); do
 			case $sub in "" | store) ;; *) violation "$f:$num" "$inc" "store/ sees only store/ and the shared model" ;; esac ;;
 		lib/report)
 			case $sub in "" | report | store | auth | dns) ;; *) violation "$f:$num" "$inc" "report/ sees report/, store/, auth/, dns/ and the shared model" ;; esac ;;
+		lib/outbound)
+			case $sub in "" | outbound | store) ;; *) violation "$f:$num" "$inc" "outbound/ sees outbound/, store/ and the shared model" ;; esac ;;
 		milter)
 			[ -f "milter/$inc" ] && continue
 			case " engine.h config.h result.h build.h " in
@@ -68,7 +72,7 @@ for f in $(find lib milter tools -name '*.[ch]' | sort); do
 			*) violation "$f:$num" "$inc" "milter/ sees engine.h, config.h, result.h" ;;
 			esac ;;
 		tools)
-			case " engine.h config.h result.h build.h report/report.h " in
+			case " engine.h config.h result.h build.h report/report.h outbound/outbound_tool.h " in
 			*" $inc "*) ;;
 			*) violation "$f:$num" "$inc" "tools/ see engine.h, config.h, result.h" ;;
 			esac ;;

@@ -31,7 +31,7 @@ case ${1:-} in
 [0-9]*) secs=$1; shift ;;
 esac
 
-ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags dkim_sig dkim_key dkim_canon signtab arc report_row"
+ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags dkim_sig dkim_key dkim_canon signtab arc report_row outbound"
 harnesses=${*:-$ALL}
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
@@ -62,14 +62,17 @@ deps()
 		score/score_rules_parse score/score_rules_load score/score_meta \
 		score/userprefs score/userprefs_cache score/mimetext \
 		score/mimetext_decode score/mimetext_html mailaddr mailaddr_idna \
-		mailaddr_list strbuf trace result config config_sign config_report hostlist dataset \
+		mailaddr_list strbuf trace result config config_sign config_report config_outbound hostlist dataset \
 		-lpcre2-8 -lm -lpthread" ;;
 	arc) echo "auth/arc auth/arc_seal auth/dkim_sig auth/dkim_tags auth/dkim_canon \
 		auth/dkim_key auth/dkim_sign dns/dns dns/dns_store strbuf trace config \
-		config_sign config_report hostlist dataset -lcrypto -lunbound -lpthread" ;;
+		config_sign config_report config_outbound hostlist dataset -lcrypto -lunbound -lpthread" ;;
 	report_row) echo "report/report_row strbuf" ;;
+	outbound) echo "outbound/quota outbound/welcome config config_sign config_report \
+		config_outbound hostlist dataset sendmail strbuf store/store store/store_sqlite \
+		store/store_redis -lsqlite3 -lhiredis -lpthread" ;;
 	signtab) echo "auth/dkim_signtab auth/dkim_sign auth/dkim_canon dataset \
-		hostlist config config_sign config_report strbuf -lcrypto" ;;
+		hostlist config config_sign config_report config_outbound strbuf -lcrypto" ;;
 	*) echo "run.sh: unknown harness $1" >&2; exit 2 ;;
 	esac
 }

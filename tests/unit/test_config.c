@@ -236,6 +236,75 @@ test_errors_name_line_and_key(void **state)
 	}
 }
 
+/* the outbound keys: OutboundQuota COUNT/WINDOW, the per-user lines
+ * that may repeat, exemptions by login or sender address */
+static void
+test_outbound_keys(void **state)
+{
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+	    {"OutboundQuota 100\n",
+	     ":1: OutboundQuota: not COUNT/WINDOW (e.g. 100/1h), 0 or none"},
+	    {"OutboundQuota 100/1w\n",
+	     ":1: OutboundQuota: window unit is not s, m, h or d"},
+	    {"OutboundQuota 0/1h\n",
+	     ":1: OutboundQuota: count out of range (1 to 10000000)"},
+	    {"OutboundQuota 10/31d\n",
+	     ":1: OutboundQuota: window out of range (1s to 30d)"},
+	    {"OutboundQuotaUser www-data\n",
+	     ":1: OutboundQuotaUser: not NAME LIMIT (e.g. www-data 500)"},
+	    {"QuotaAlertTo postmaster\n",
+	     ":1: QuotaAlertTo: not a bare address (postmaster@example.org)"},
+	    {"PostsuperPath postsuper\n",
+	     ":1: PostsuperPath: not an absolute path"},
+	    {"LearnedWelcomeTTL forever\n",
+	     ":1: LearnedWelcomeTTL: not a time of 1s to 3660d (e.g. 180d)"},
+	    {"OutboundQuota 1/1h\nOutboundQuota 2/1h\n",
+	     ":2: OutboundQuota: given twice"},
+	};
+	struct config *cfg = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(
+	    load_text("OutboundQuota 100/1h\nOutboundQuotaAuth yes\n"
+		      "OutboundQuotaUser www-data 500\n"
+		      "OutboundQuotaUser Shop 0\n"
+		      "OutboundQuotaExempt mailman, Lists@Example.org\n"
+		      "OutboundQuotaExempt backup\n"
+		      "QuotaAlertTo postmaster@example.org\n"
+		      "LearnWelcome yes\nLearnedWelcomeTTL 365d\n",
+		      &cfg, err, sizeof(err)),
+	    0);
+	assert_int_equal(cfg->quota_limit, 100);
+	assert_int_equal(cfg->quota_window, 3600);
+	assert_true(cfg->quota_auth);
+	assert_int_equal(config_quota_limit(cfg, "www-data"), 500);
+	assert_int_equal(config_quota_limit(cfg, "shop"), 0);
+	assert_int_equal(config_quota_limit(cfg, "alice"), 100);
+	assert_true(config_quota_exempt(cfg, "mailman", "x@example.org"));
+	assert_true(config_quota_exempt(cfg, "backup", NULL));
+	/* an address entry matches the sender, or a SASL login that is
+	 * an address; a name entry never matches a sender */
+	assert_true(config_quota_exempt(cfg, "bob", "lists@example.org"));
+	assert_true(config_quota_exempt(cfg, "lists@example.org", "b@x.org"));
+	assert_false(config_quota_exempt(cfg, "bob", "mailman"));
+	assert_false(config_quota_exempt(cfg, "alice", "alice@example.org"));
+	assert_string_equal(cfg->quota_alert_to, "postmaster@example.org");
+	assert_true(cfg->learn_welcome);
+	assert_int_equal(cfg->learn_welcome_ttl, 365u * 86400);
+	assert_string_equal(cfg->postsuper_path, "/usr/sbin/postsuper");
+	config_free(cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg = (void *)1;
+		assert_int_equal(load_text(bad[i].text, &cfg, err, sizeof(err)),
+				 -1);
+		assert_null(cfg);
+		assert_string_equal(err, bad[i].msg);
+	}
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -278,6 +347,7 @@ main(void)
 	    cmocka_unit_test(test_full_file),
 	    cmocka_unit_test(test_scoring_keys),
 	    cmocka_unit_test(test_errors_name_line_and_key),
+	    cmocka_unit_test(test_outbound_keys),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_parse_net),
 	};
