@@ -105,6 +105,10 @@ rp_bucket_cb(void *arg, const char *group, int64_t start, int64_t end,
 	struct rp_buckets *b = arg;
 	char *g;
 
+	/* a group with a ':' is another feature's (held mail of the
+	 * quotas is "quota:USER"): a policy domain never has one */
+	if (strchr(group, ':') != NULL)
+		return 0;
 	if (sb_array_room(&b->v, b->n, sizeof(*b->v)) != 0 ||
 	    (g = strdup(group)) == NULL) {
 		b->nomem = true;

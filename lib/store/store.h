@@ -14,6 +14,10 @@
  *    token kept across claims (the Report-ID of a resend), and marking
  *    it done.
  *
+ * Record groups: a DMARC policy domain (reports), or "FEATURE:NAME"
+ * for the others (held mail of the quotas: "quota:USER"); each reader
+ * skips the groups that are not its own.
+ *
  * A struct store is safe to use from many threads. Every call returns
  * STORE_OK or a negative enum store_status; STORE_DOWN means "try again
  * later" (the caller keeps its data), the others are final.

@@ -206,6 +206,21 @@ dns_start() {
 		}
 }
 
+# ---- Redis: a private redis-server (REDIS_PORT) ----
+
+# redis_start - a private redis-server on 127.0.0.1:$REDIS_PORT, no
+# persistence; sets REDIS_PID
+redis_start() {
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
+		--appendonly no --daemonize no --dir "$E2E_T" \
+		>>"$E2E_T/redis.log" 2>&1 &
+	REDIS_PID=$!
+	e2e_track $REDIS_PID
+	wait_until 20 redis-cli -p "$REDIS_PORT" ping || {
+		echo "redis-server did not start"
+		return 1
+	}
+}
 # ---- spamd: Debian's SpamAssassin, offline, virtual users ----
 
 # spamd_setup DIR [LINE...] - a site configuration in DIR/site: the

@@ -226,6 +226,13 @@ _rel=$(for _i in 11 12 13 14 15; do delivered "q-$_i"; done | paste -sd, -)
 grep -q "released from hold: user www-data, 10 of 10" "$LOG" "$E2E_T/rel1" 2>/dev/null &&
 	e2e_ok "the release logs user, count and queue id" || e2e_fail "release log: $(cat "$E2E_T/rel1")"
 
+# authtag-report shares the store: it must leave held mail alone
+"$E2E_BUILD/authtag-report" -c "$CONF" -v >"$E2E_T/report.out" 2>&1
+"$QUOTA" -c "$CONF" status www-data >"$E2E_T/status-r" 2>&1
+[ "$(grep -c '^held .*user www-data' "$E2E_T/status-r")" = 2 ] &&
+	e2e_ok "authtag-report on the same store leaves the held records alone" ||
+	e2e_fail "after authtag-report: $(cat "$E2E_T/report.out" "$E2E_T/status-r")"
+
 # ---- window 3: the last 2 ----
 e2e_log "window 3: release the rest"
 wait_window

@@ -43,18 +43,6 @@ EOF
 dns_setup "$E2E_T/dns" "$DNS_PORT" "$E2E_T/zones.conf" || exit 1
 dns_start "$E2E_T/dns" "$DNS_PORT" || exit 1
 
-# redis_start - a private redis-server, no persistence; sets REDIS_PID
-redis_start() {
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
-		--appendonly no --daemonize no --dir "$E2E_T" \
-		>>"$E2E_T/redis.log" 2>&1 &
-	REDIS_PID=$!
-	e2e_track $REDIS_PID
-	wait_until 20 redis-cli -p "$REDIS_PORT" ping || {
-		echo "redis-server did not start"
-		return 1
-	}
-}
 redis_start || exit 1
 STORE=redis://127.0.0.1:$REDIS_PORT/3
 
