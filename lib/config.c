@@ -12,6 +12,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -790,4 +792,38 @@ config_is_trusted(const struct config *cfg, const char *ip)
 		if (hostlist_net_contains(&cfg->trusted[i], family, addr))
 			return true;
 	return false;
+}
+
+/* config_user_lookup - resolve UserID's "user[:group]"; 0 or -1 */
+int
+config_user_lookup(const char *spec, uid_t *uid, gid_t *gid, char *err,
+		   size_t errlen)
+{
+	char user[256];
+	const char *colon = strchr(spec, ':');
+	size_t ulen = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+	struct passwd *pw;
+
+	if (ulen == 0 || ulen >= sizeof(user)) {
+		snprintf(err, errlen, "UserID %s: bad user name", spec);
+		return -1;
+	}
+	memcpy(user, spec, ulen);
+	user[ulen] = '\0';
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errlen, "UserID %s: no such user", spec);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (colon != NULL) {
+		struct group *gr = getgrnam(colon + 1);
+
+		if (gr == NULL) {
+			snprintf(err, errlen, "UserID %s: no such group", spec);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
 }

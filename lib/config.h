@@ -11,6 +11,7 @@
 #define AUTHTAG_CONFIG_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -221,6 +222,11 @@ unsigned config_quota_limit(const struct config *cfg, const char *user);
  * address in OutboundQuotaExempt? */
 bool config_quota_exempt(const struct config *cfg, const char *user,
 			 const char *sender);
+
+/* config_user_lookup - resolve UserID's "user[:group]" (the daemon
+ * drops to it; the tools keep the store's files its own); 0 or -1 */
+int config_user_lookup(const char *spec, uid_t *uid, gid_t *gid, char *err,
+		       size_t errlen);
 
 /* config_parse_bool, config_parse_uint, config_strdup_into - the value
  * parsers config.c and config_sign.c share; 0, or -1 with why */

@@ -204,7 +204,7 @@ authtag_check_as_user(const struct config *cfg)
 	pid_t pid;
 	int status;
 
-	if (daemon_user_lookup(cfg->user_id, &uid, &gid, err, sizeof(err)) !=
+	if (config_user_lookup(cfg->user_id, &uid, &gid, err, sizeof(err)) !=
 	    0) {
 		fprintf(stderr, "authtag: %s\n", err);
 		return -1;

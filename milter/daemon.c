@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "milter.h"
 
 /* daemon_detach - fork; the parent waits for the child's verdict */
@@ -218,40 +219,6 @@ daemon_socket_poke(const char *spec)
 	freeaddrinfo(res);
 }
 
-/* daemon_user_lookup - resolve "user[:group]"; 0 or -1 */
-int
-daemon_user_lookup(const char *spec, uid_t *uid, gid_t *gid, char *err,
-		   size_t errlen)
-{
-	char user[256];
-	const char *colon = strchr(spec, ':');
-	size_t ulen = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
-	struct passwd *pw;
-
-	if (ulen == 0 || ulen >= sizeof(user)) {
-		snprintf(err, errlen, "UserID %s: bad user name", spec);
-		return -1;
-	}
-	memcpy(user, spec, ulen);
-	user[ulen] = '\0';
-	if ((pw = getpwnam(user)) == NULL) {
-		snprintf(err, errlen, "UserID %s: no such user", spec);
-		return -1;
-	}
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	if (colon != NULL) {
-		struct group *gr = getgrnam(colon + 1);
-
-		if (gr == NULL) {
-			snprintf(err, errlen, "UserID %s: no such group", spec);
-			return -1;
-		}
-		*gid = gr->gr_gid;
-	}
-	return 0;
-}
-
 /* daemon_drop_privileges - become uid/gid (chowning the socket first) */
 int
 daemon_drop_privileges(const char *spec, const char *socket_spec, char *err,
@@ -264,7 +231,7 @@ daemon_drop_privileges(const char *spec, const char *socket_spec, char *err,
 
 	if (spec == NULL || *spec == '\0')
 		return 0;
-	if (daemon_user_lookup(spec, &uid, &gid, err, errlen) != 0)
+	if (config_user_lookup(spec, &uid, &gid, err, errlen) != 0)
 		return -1;
 	if (getuid() != 0 && geteuid() != 0) {
 		if (geteuid() == uid)

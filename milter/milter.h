@@ -211,9 +211,6 @@ int daemon_socket_prepare(const char *spec, char *err, size_t errlen);
  * libmilter's accept loop so that a stop takes effect at once) */
 void daemon_socket_poke(const char *spec);
 
-/* daemon_user_lookup - resolve "user[:group]"; 0 or -1 */
-int daemon_user_lookup(const char *spec, uid_t *uid, gid_t *gid, char *err,
-		       size_t errlen);
 
 /* daemon_drop_privileges - become uid/gid (chowning the socket first) */
 int daemon_drop_privileges(const char *spec, const char *socket_spec, char *err,
