@@ -55,7 +55,9 @@ grep -q '^ExecStart=/usr/sbin/authtag -c /etc/authtag.conf$' /lib/systemd/system
 	grep -q '^User=authtag$' /lib/systemd/system/authtag.service &&
 	grep -q '^ExecStart=/usr/sbin/authtag-report -c /etc/authtag.conf$' /lib/systemd/system/authtag-report.service &&
 	[ -f /lib/systemd/system/authtag-report.timer ] &&
-	ok "systemd units with the installed paths, and the report timer" ||
+	grep -q '^ExecStart=/usr/sbin/authtag-quota -c /etc/authtag.conf release$' /lib/systemd/system/authtag-quota.service &&
+	[ -f /lib/systemd/system/authtag-quota.timer ] &&
+	ok "systemd units with the installed paths, the report and quota timers" ||
 	bad "units: $(grep -h '^Exec\|^User' /lib/systemd/system/authtag*.service 2>&1)"
 # as systemd would run it: user authtag, RuntimeDirectory /run/authtag
 mkdir -p /run/authtag && chown authtag:authtag /run/authtag
@@ -73,6 +75,14 @@ else
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
 fi
 rm -rf /run/authtag # systemd's RuntimeDirectory goes with the service
+# the tools as root (the quota timer's service runs as root): the
+# store's files they make must stay the daemon's user's
+/usr/sbin/authtag-welcome list alice >"$W/welcome.log" 2>&1 &&
+	/usr/sbin/authtag-quota status >>"$W/welcome.log" 2>&1 &&
+	/usr/sbin/authtag-quota release >>"$W/welcome.log" 2>&1 &&
+	[ -f /var/lib/authtag/state.db ] && [ -z "$(find /var/lib/authtag ! -user authtag)" ] &&
+	ok "authtag-welcome, authtag-quota run as root: the store's files belong to authtag" ||
+	bad "tools as root: $(cat "$W/welcome.log"; ls -la /var/lib/authtag)"
 
 dpkg -r authtag >"$W/remove.log" 2>&1 && [ ! -e /usr/sbin/authtag ] && [ -f /etc/authtag.conf ] &&
 	ok "dpkg -r: the programs go, the configuration stays" || bad "dpkg -r: $(tail -n 5 "$W/remove.log")"

@@ -115,6 +115,11 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	openlog("authtag-quota", LOG_PID, LOG_MAIL);
+	if (outbound_tool_as_user(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "authtag-quota: %s\n", err);
+		config_free(cfg);
+		return 2;
+	}
 	if (strcmp(cmd, "release") == 0) {
 		struct quota_release_stats st;
 

@@ -93,6 +93,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	openlog("authtag-welcome", LOG_PID, LOG_MAIL);
+	if (outbound_tool_as_user(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "authtag-welcome: %s\n", err);
+		config_free(cfg);
+		return 2;
+	}
 	if (strcmp(cmd, "list") == 0)
 		rc = welcome_list(cfg, &o, argv[optind], err, sizeof(err));
 	else

@@ -30,6 +30,16 @@ struct quota_release_stats {
 };
 
 /*
+ * outbound_tool_as_user - run as root, take the daemon's user as the
+ * effective user and group (UserID, else the owner of a sqlite: store's
+ * file or directory), so that the store's files a tool creates (SQLite's
+ * -wal and -shm) stay the daemon's; the commands the tool runs
+ * (postsuper, postqueue) get the real ids back. 0, or -1 with err.
+ */
+int outbound_tool_as_user(const struct config *cfg, char *err,
+			  size_t errlen);
+
+/*
  * quota_release - release held mail, oldest first, never more per user
  * than the current window allows, nothing whose window has not ended;
  * 0, 1 when something failed (left for the next run), -1 with err

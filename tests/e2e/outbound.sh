@@ -211,6 +211,22 @@ PATH=$E2E_T/bin:$PATH "$QUOTA" -c "$CONF" -v release >"$E2E_T/rel0" 2>&1
 [ "$(held_count)" = 5 ] && e2e_ok "release inside the holding window releases nothing" ||
 	e2e_fail "release in window 1: $(held_count) held; $(cat "$E2E_T/rel0")"
 
+# what a script passing -f can dodge, and how Postfix stops it: the
+# shipped main.cf.authtag's local_login_sender_maps
+printf '/^(.+)$/ $1@dest.example.org\n' >"$PF/etc/login_senders"
+postconf -c "$PF/etc" -e "local_login_sender_maps = inline:{ { root = * } }, regexp:$PF/etc/login_senders"
+if printf 'Subject: dodge\n\nx\n' | unshare -m sh -c "mount --bind '$PF/etc' /etc/postfix &&
+	exec runuser -u www-data -- /usr/sbin/sendmail -i -f someone-else@dest.example.org friend@dest.example.org" \
+	>"$E2E_T/dodge.out" 2>&1; then
+	e2e_fail "local_login_sender_maps: www-data could send as someone-else"
+else
+	e2e_ok "with local_login_sender_maps, www-data cannot dodge its counter with -f ($(head -c 100 "$E2E_T/dodge.out"))"
+fi
+postconf -c "$PF/etc" -X local_login_sender_maps
+# sendmail's refusal left postdrop's unfinished file (no execute bit:
+# pickup never takes it); it is not mail
+find "$PF/spool/maildrop" -type f ! -perm -u+x -delete
+
 # ---- 2. window 2: 7 more, then the release has room for 3 ----
 e2e_log "window 2: 7 more from www-data, then release"
 wait_window
