@@ -827,3 +827,20 @@ config_user_lookup(const char *spec, uid_t *uid, gid_t *gid, char *err,
 	}
 	return 0;
 }
+
+/* config_load_tool - a tool's configuration: path, else the default
+ * file when it exists, else the defaults; 0, or -1 with err */
+int
+config_load_tool(const char *path, struct config **out, char *err,
+		 size_t errlen)
+{
+	if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		path = CONFIG_DEFAULT_PATH;
+	if (path != NULL)
+		return config_load(path, out, err, errlen);
+	if ((*out = config_new_defaults()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}

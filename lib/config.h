@@ -178,6 +178,14 @@ struct config *config_new_defaults(void);
 int config_load(const char *path, struct config **out, char *err,
 		size_t errlen);
 
+/*
+ * config_load_tool - the configuration of a tool run with -c path (NULL
+ * without -c): path, else CONFIG_DEFAULT_PATH when it exists, else the
+ * defaults; 0, or -1 with err
+ */
+int config_load_tool(const char *path, struct config **out, char *err,
+		     size_t errlen);
+
 /* config_free - free a config and everything it holds */
 void config_free(struct config *cfg);
 
@@ -234,6 +242,10 @@ int config_parse_bool(const char *value, bool *out, const char **why);
 int config_parse_uint(const char *value, unsigned min, unsigned max,
 		      unsigned *out, const char **why);
 int config_strdup_into(char **slot, const char *value, const char **why);
+/* config_parse_seconds - a time: "90", "90s", "15m", "12h", "7d", within
+ * [min, max] seconds; 0, or -1 with why */
+int config_parse_seconds(const char *value, unsigned min, unsigned max,
+			 unsigned *out, const char **why);
 
 /*
  * config_is_trusted - is this address in TrustedNetworks?

@@ -15,46 +15,6 @@
 
 #include "config.h"
 
-/* co_window - "30s", "15m", "1h", "1d" (a bare number is seconds) */
-static int
-co_window(const char *v, unsigned *out, const char **why)
-{
-	char *end;
-	unsigned long n = strtoul(v, &end, 10), mult = 1;
-
-	if (end == v || !isdigit((unsigned char)v[0])) {
-		*why = "no window length (e.g. 100/1h)";
-		return -1;
-	}
-	switch (*end) {
-	case '\0':
-	case 's':
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	case 'h':
-		mult = 3600;
-		break;
-	case 'd':
-		mult = 86400;
-		break;
-	default:
-		*why = "window unit is not s, m, h or d";
-		return -1;
-	}
-	if (*end != '\0' && end[1] != '\0') {
-		*why = "text after the window's unit";
-		return -1;
-	}
-	if (n == 0 || n > 30ul * 86400 / mult) {
-		*why = "window out of range (1s to 30d)";
-		return -1;
-	}
-	*out = (unsigned)(n * mult);
-	return 0;
-}
-
 /* key_quota - "COUNT/WINDOW", e.g. 100/1h; 0 turns quotas off */
 static int
 key_quota(struct config *cfg, const char *v, const char **why)
@@ -75,7 +35,8 @@ key_quota(struct config *cfg, const char *v, const char **why)
 		return -1;
 	}
 	cfg->quota_limit = (unsigned)n;
-	return co_window(end + 1, &cfg->quota_window, why);
+	return config_parse_seconds(end + 1, 1, 30 * 86400, &cfg->quota_window,
+				    why);
 }
 
 static int
@@ -191,21 +152,8 @@ key_learn(struct config *cfg, const char *v, const char **why)
 static int
 key_learn_ttl(struct config *cfg, const char *v, const char **why)
 {
-	if (co_window(v, &cfg->learn_welcome_ttl, why) == 0)
-		return 0;
-	/* co_window's own range is for quotas: allow up to ten years */
-	{
-		char *end;
-		unsigned long n = strtoul(v, &end, 10);
-
-		if (end != v && strcmp(end, "d") == 0 && n >= 1 &&
-		    n <= 3660) {
-			cfg->learn_welcome_ttl = (unsigned)(n * 86400);
-			return 0;
-		}
-	}
-	*why = "not a time of 1s to 3660d (e.g. 180d)";
-	return -1;
+	return config_parse_seconds(v, 1, 3660u * 86400, &cfg->learn_welcome_ttl,
+				    why);
 }
 
 const struct config_key config_outbound_keys[] = {

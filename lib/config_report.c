@@ -17,9 +17,9 @@
 
 #include "config.h"
 
-/* cr_seconds - "90", "90s", "15m", "12h", "7d" within [min, max] */
-static int
-cr_seconds(const char *v, unsigned min, unsigned max, unsigned *out,
+/* config_parse_seconds - "90", "90s", "15m", "12h", "7d" in [min, max] */
+int
+config_parse_seconds(const char *v, unsigned min, unsigned max, unsigned *out,
 	   const char **why)
 {
 	char *end;
@@ -184,7 +184,7 @@ key_envelope_to(struct config *cfg, const char *v, const char **why)
 static int
 key_retention(struct config *cfg, const char *v, const char **why)
 {
-	return cr_seconds(v, 3600, 366u * 86400, &cfg->report_retention, why);
+	return config_parse_seconds(v, 3600, 366u * 86400, &cfg->report_retention, why);
 }
 
 /* key_max_size - bytes, with k or m (as a rua's "!10m") */
@@ -217,7 +217,7 @@ key_max_size(struct config *cfg, const char *v, const char **why)
 static int
 key_flush(struct config *cfg, const char *v, const char **why)
 {
-	return cr_seconds(v, 1, 300, &cfg->report_flush, why);
+	return config_parse_seconds(v, 1, 300, &cfg->report_flush, why);
 }
 
 static int

@@ -37,9 +37,11 @@ engine_outbound_new(struct engine *eng, char *err, size_t errlen)
 	if (cfg->quota_window == 0 && !cfg->learn_welcome)
 		return 0;
 	eng->store = store_open(cfg->state_store, err, errlen);
-	if (eng->store == NULL && err[0] != '\0')
-		return -1;
-	return 0;
+	if (eng->store == NULL && err[0] == '\0')
+		snprintf(err, errlen, "%s needs a StateStore (it is none)",
+			 cfg->quota_window != 0 ? "OutboundQuota"
+						: "LearnWelcome");
+	return eng->store != NULL ? 0 : -1;
 }
 
 /* engine_outbound_free - close the store */

@@ -28,7 +28,7 @@ violation() {
 	echo "not ok - $1 $2 ($3)"
 	bad=$((bad + 1))
 }
-shared="authres.h config.h dataset.h engine.h hostlist.h mailaddr.h result.h sendmail.h strbuf.h trace.h build.h"
+shared="authres.h config.h dataset.h engine.h hostlist.h mailaddr.h result.h command.h strbuf.h trace.h build.h"
 for f in $(find lib milter tools -name '*.[ch]' | sort); do
 	dir=$(dirname "$f")
 	grep -n '^#[ \t]*include' "$f" >"${TMPDIR:-/tmp}/inc.$$"

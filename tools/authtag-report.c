@@ -132,12 +132,8 @@ main(int argc, char **argv)
 		report_usage(stderr);
 		return 2;
 	}
-	if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
-		path = CONFIG_DEFAULT_PATH;
-	if (path == NULL ? (cfg = config_new_defaults()) == NULL
-			 : config_load(path, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "authtag-report: %s\n",
-			path == NULL ? "out of memory" : err);
+	if (config_load_tool(path, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "authtag-report: %s\n", err);
 		return 2;
 	}
 	/* a sendmail that dies must not kill us with SIGPIPE: its exit

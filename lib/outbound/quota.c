@@ -15,7 +15,7 @@
 
 #include "config.h"
 #include "quota.h"
-#include "sendmail.h"
+#include "command.h"
 #include "store/store.h"
 #include "strbuf.h"
 

@@ -14,18 +14,16 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "config.h"
 #include "outbound_tool.h"
 #include "quota.h"
@@ -51,88 +49,6 @@ qt_log(const struct outbound_tool_opts *o, int prio, const char *fmt, ...)
 	if (o->log != NULL)
 		o->log(prio, sb_str(&b));
 	sb_free(&b);
-}
-
-/*
- * qt_run - run argv, its standard output into out (bounded by
- * QT_CMD_WAIT); 0 when it exited 0, -1 with why
- */
-static int
-qt_run(const char *const *argv, struct strbuf *out, char *why, size_t whylen)
-{
-	int fds[2], status = 0;
-	pid_t pid;
-	time_t until = time(NULL) + QT_CMD_WAIT;
-
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		snprintf(why, whylen, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	if ((pid = fork()) < 0) {
-		snprintf(why, whylen, "fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		/* outbound_tool_as_user: the command runs as the real user */
-		if (geteuid() != getuid() &&
-		    (seteuid(getuid()) != 0 || setegid(getgid()) != 0))
-			_exit(126);
-
-		dup2(null, 0);
-		dup2(fds[1], 1);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	for (;;) {
-		char buf[4096];
-		ssize_t r = read(fds[0], buf, sizeof(buf));
-		pid_t w;
-		struct timespec nap = {0, 20 * 1000000L};
-
-		if (r > 0) {
-			if (out != NULL)
-				sb_putn(out, buf, (size_t)r);
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid && r == 0)
-			break;
-		if (w == pid) {
-			/* exited: read what is left, then stop */
-			while ((r = read(fds[0], buf, sizeof(buf))) > 0)
-				if (out != NULL)
-					sb_putn(out, buf, (size_t)r);
-			break;
-		}
-		if (time(NULL) > until) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			close(fds[0]);
-			snprintf(why, whylen, "%s took more than %d s: killed",
-				 argv[0], QT_CMD_WAIT);
-			return -1;
-		}
-		nanosleep(&nap, NULL);
-	}
-	close(fds[0]);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (WIFEXITED(status))
-		snprintf(why, whylen, "%s exited %d%s", argv[0],
-			 WEXITSTATUS(status),
-			 WEXITSTATUS(status) == 127 ? " (cannot run it)" : "");
-	else
-		snprintf(why, whylen, "%s killed by signal %d", argv[0],
-			 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return -1;
 }
 
 /* outbound_tool_as_user - the daemon's user as the effective one, when
@@ -203,7 +119,7 @@ qt_held_ids(const struct config *cfg, struct strbuf *ids, char *why,
 	{
 		const char *argv[] = {sb_str(&path), "-j", NULL};
 
-		rc = qt_run(argv, &json, why, whylen);
+		rc = command_run(argv, NULL, 0, &json, QT_CMD_WAIT, why, whylen);
 	}
 	sb_putc(ids, '\n');
 	for (const char *line = sb_str(&json); rc == 0 && *line != '\0';) {
@@ -426,7 +342,8 @@ qt_release_one(const struct config *cfg, const struct outbound_tool_opts *o,
 		const char *argv[] = {cfg->postsuper_path, "-H", h->queue_id,
 				      NULL};
 
-		if (qt_run(argv, NULL, why, sizeof(why)) != 0) {
+		if (command_run(argv, NULL, 0, NULL, QT_CMD_WAIT, why,
+				sizeof(why)) != 0) {
 			(void)store_counter_add(st, key, -1,
 						cfg->quota_window + 60, &v);
 			qt_log(o, LOG_ERR, "%s: release failed: %s",

@@ -31,7 +31,7 @@
 #include "report_mail.h"
 #include "report_row.h"
 #include "report_xml.h"
-#include "sendmail.h"
+#include "command.h"
 #include "store/store.h"
 #include "strbuf.h"
 

@@ -73,6 +73,11 @@ n_check "bad StateStore" 2 "StateStore: not none, sqlite:/PATH" "Socket inet:1@1
 StateStore postgres://db/authtag"
 n_check "StateStore unwritable" 0 "warning: StateStore sqlite:/nonexistent/authtag/state.db: .*kept in memory" "$(grep -v "^StateStore" "$E2E_T/good.conf")
 StateStore sqlite:/nonexistent/authtag/state.db"
+n_check "quota without a store" 2 "OutboundQuota needs a StateStore (it is none)" "$(grep -v "^StateStore" "$E2E_T/good.conf")
+StateStore none
+OutboundQuota 100/1h"
+n_check "bad OutboundQuota" 2 "OutboundQuota: not COUNT/WINDOW" "Socket inet:1@127.0.0.1
+OutboundQuota 100"
 n_check "bad ReportRetention" 2 "ReportRetention: out of range" "Socket inet:1@127.0.0.1
 ReportRetention 5m"
 # issue 11, point 5: the reasons an administrator needs

@@ -69,7 +69,7 @@ deps()
 		config_sign config_report config_outbound hostlist dataset -lcrypto -lunbound -lpthread" ;;
 	report_row) echo "report/report_row strbuf" ;;
 	outbound) echo "outbound/quota outbound/welcome config config_sign config_report \
-		config_outbound hostlist dataset sendmail strbuf store/store store/store_sqlite \
+		config_outbound hostlist dataset command strbuf store/store store/store_sqlite \
 		store/store_redis -lsqlite3 -lhiredis -lpthread" ;;
 	signtab) echo "auth/dkim_signtab auth/dkim_sign auth/dkim_canon dataset \
 		hostlist config config_sign config_report config_outbound strbuf -lcrypto" ;;
