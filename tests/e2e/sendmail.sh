@@ -203,6 +203,29 @@ grep -q ': client=127.0.0.1 trusted mailfrom=dest.example.org from=dest.example.
 	e2e_ok "localcmd: logged as a trusted client" ||
 	e2e_fail "localcmd: no log line"
 
+# the outbound quota (authtag-quota(8), "Sendmail"): the MSP hands local
+# mail to the MTA over SMTP from 127.0.0.1, which the milter cannot tell
+# from another local SMTP client, so it is not counted: 1 per hour lets
+# both of these through, and nothing is counted
+new_conf "$CASES_ID" "OutboundQuota 1/1h" "StateStore sqlite:$E2E_T/state.db"
+_gen=$(grep -c 'reloaded configuration' "$LOG")
+kill -HUP "$AT_PID"
+wait_until 10 sh -c "[ \$(grep -c 'reloaded configuration' '$LOG') -gt $_gen ]"
+for _i in 1 2; do
+	make_msg "mspquota$_i" 'Carol <carol@dest.example.org>'
+	"$SMBIN" -C "$SM/submit.cf" -odi -f carol@dest.example.org bob@dest.example.org \
+		<"$E2E_T/msg/mspquota$_i.eml" >>"$E2E_T/mspquota.log" 2>&1 ||
+		e2e_fail "mspquota$_i: sendmail(1) failed"
+done
+wait_until 30 mail_present "$MAILDIR" mspquota2@e2e.example.net
+if mail_present "$MAILDIR" mspquota1@e2e.example.net &&
+	mail_present "$MAILDIR" mspquota2@e2e.example.net &&
+	! grep -q 'quota: \|held: ' "$LOG"; then
+	e2e_ok "OutboundQuota 1/1h: two MSP submissions delivered, not counted (SMTP from 127.0.0.1)"
+else
+	e2e_fail "MSP and the quota: $(grep 'quota: \|held: ' "$LOG")"
+fi
+
 # ---- RejectFailures ----
 e2e_log "RejectFailures"
 new_conf "$CASES_ID" "RejectFailures yes"
