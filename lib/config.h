@@ -242,6 +242,9 @@ int config_parse_bool(const char *value, bool *out, const char **why);
 int config_parse_uint(const char *value, unsigned min, unsigned max,
 		      unsigned *out, const char **why);
 int config_strdup_into(char **slot, const char *value, const char **why);
+/* config_add_words - append v's comma- or blank-separated words to
+ * *list (n of them), lower-cased; 0, or -1 with why */
+int config_add_words(char ***list, size_t *n, const char *v, const char **why);
 /* config_parse_seconds - a time: "90", "90s", "15m", "12h", "7d", within
  * [min, max] seconds; 0, or -1 with why */
 int config_parse_seconds(const char *value, unsigned min, unsigned max,

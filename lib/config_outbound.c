@@ -94,30 +94,8 @@ key_quota_user(struct config *cfg, const char *v, const char **why)
 static int
 key_quota_exempt(struct config *cfg, const char *v, const char **why)
 {
-	const char *p = v;
-
-	while (*p != '\0') {
-		size_t len;
-		char **list;
-
-		p += strspn(p, ", \t");
-		if ((len = strcspn(p, ", \t")) == 0)
-			break;
-		list = realloc(cfg->quota_exempt,
-			       (cfg->nquota_exempt + 1) * sizeof(*list));
-		if (list == NULL) {
-			*why = "out of memory";
-			return -1;
-		}
-		cfg->quota_exempt = list;
-		if ((list[cfg->nquota_exempt] = co_lower(p, len)) == NULL) {
-			*why = "out of memory";
-			return -1;
-		}
-		cfg->nquota_exempt++;
-		p += len;
-	}
-	return 0;
+	return config_add_words(&cfg->quota_exempt, &cfg->nquota_exempt, v,
+				why);
 }
 
 static int

@@ -142,9 +142,10 @@ key_sendmail(struct config *cfg, const char *v, const char **why)
 	return config_strdup_into(&cfg->sendmail_path, v, why);
 }
 
-/* key_suppress - domains never reported to (lower-cased) */
-static int
-key_suppress(struct config *cfg, const char *v, const char **why)
+/* config_add_words - append the comma- or blank-separated words of v to
+ * *list, lower-cased: ReportSuppress, OutboundQuotaExempt */
+int
+config_add_words(char ***list, size_t *n, const char *v, const char **why)
 {
 	char *copy = strdup(v), *save = NULL;
 	int rc = 0;
@@ -155,24 +156,30 @@ key_suppress(struct config *cfg, const char *v, const char **why)
 	}
 	for (char *d = strtok_r(copy, ", \t", &save); d != NULL && rc == 0;
 	     d = strtok_r(NULL, ", \t", &save)) {
-		char **list = realloc(cfg->report_suppress,
-				      (cfg->nreport_suppress + 1) *
-					  sizeof(*list));
+		char **l = realloc(*list, (*n + 1) * sizeof(*l));
 
-		if (list == NULL || (d = strdup(d)) == NULL) {
-			if (list != NULL)
-				cfg->report_suppress = list;
+		if (l == NULL || (d = strdup(d)) == NULL) {
+			if (l != NULL)
+				*list = l;
 			*why = "out of memory";
 			rc = -1;
 			break;
 		}
 		for (char *p = d; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
-		cfg->report_suppress = list;
-		list[cfg->nreport_suppress++] = d;
+		*list = l;
+		l[(*n)++] = d;
 	}
 	free(copy);
 	return rc;
+}
+
+/* key_suppress - domains never reported to (lower-cased) */
+static int
+key_suppress(struct config *cfg, const char *v, const char **why)
+{
+	return config_add_words(&cfg->report_suppress, &cfg->nreport_suppress,
+				v, why);
 }
 
 static int

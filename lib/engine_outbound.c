@@ -258,6 +258,14 @@ engine_outbound_inbound(struct engine_msg *msg)
 	    msg->nrcpts != 1 || !eo_from_address(msg, from, sizeof(from)))
 		return;
 	snprintf(rcpt, sizeof(rcpt), "%s", msg->rcpts[0]);
+	/* the results are in memory, the pairs in the store: ask the store
+	 * only for mail that could get the bonus */
+	if (!eo_authenticated(msg, &how)) {
+		trace_line(msg->trace, 0,
+			   "learned pairs: the From domain does not "
+			   "authenticate: not asked, no bonus");
+		return;
+	}
 	if (welcome_known(msg->conn->eng->store, rcpt, from, &known) != 0) {
 		trace_line(msg->trace, 0, "learned pairs: store down, not "
 					  "asked");
@@ -266,13 +274,6 @@ engine_outbound_inbound(struct engine_msg *msg)
 	if (!known) {
 		trace_line(msg->trace, 0,
 			   "learned pairs: %s never wrote to %s", rcpt, from);
-		return;
-	}
-	if (!eo_authenticated(msg, &how)) {
-		trace_line(msg->trace, 0,
-			   "learned pairs: %s wrote to %s, but this mail does "
-			   "not authenticate its From domain: no bonus",
-			   rcpt, from);
 		return;
 	}
 	msg->results.dmarc.known_correspondent = true;
@@ -309,6 +310,10 @@ engine_msg_outbound_log(struct engine_msg *msg, bool *warn)
 	const struct quota_decision *d = &msg->quota;
 
 	*warn = false;
+	/* most messages are neither counted nor learned from: no line */
+	if ((!msg->quota_done || d->verdict == QUOTA_OFF) && msg->learned == 0 &&
+	    msg->learn_failed == 0)
+		return "";
 	if (msg->quota_done && d->verdict != QUOTA_OFF) {
 		*warn = d->verdict == QUOTA_HOLD || d->verdict == QUOTA_DOWN;
 		sb_printf(&b, "%s%s", d->verdict == QUOTA_HOLD ? "held: " : "quota: ",
