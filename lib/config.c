@@ -259,6 +259,12 @@ key_listen_backlog(struct config *cfg, const char *v, const char **why)
 }
 
 static int
+key_workers(struct config *cfg, const char *v, const char **why)
+{
+	return config_parse_uint(v, 1, 1024, &cfg->workers, why);
+}
+
+static int
 key_resolver_timeout(struct config *cfg, const char *v, const char **why)
 {
 	return config_parse_uint(v, 1, 300, &cfg->resolver_timeout, why);
@@ -581,6 +587,7 @@ static const struct config_key config_keys[] = {
     {"ResolverConfig", key_resolver_config, false},
     {"ResolverTimeout", key_resolver_timeout, false},
     {"ListenBacklog", key_listen_backlog, false},
+    {"Workers", key_workers, false},
     {"DNSCacheSize", key_dns_cache_size, false},
     {"RulesDir", key_rules_dir, false},
     {"Scorers", key_scorers, false},
@@ -618,6 +625,7 @@ config_new_defaults(void)
 	cfg->dkim_max_signatures = 10;
 	cfg->dkim_min_key_bits = 1024;
 	cfg->resolver_timeout = 5;
+	cfg->workers = 32;
 	cfg->dns_cache_size = (size_t)32 << 20;
 	cfg->umask = 007;
 	cfg->syslog = true;

@@ -105,6 +105,7 @@ struct config {
 	char *trust_anchor_file;   /* TrustAnchorFile */
 	unsigned resolver_timeout; /* ResolverTimeout, seconds (5) */
 	unsigned listen_backlog;   /* ListenBacklog; 0 = the system's maximum */
+	unsigned workers;          /* Workers: threads running the steps (32) */
 	size_t dns_cache_size;     /* DNSCacheSize: bytes of kept answers (32M) */
 
 	/* daemon (milter/) */

@@ -1,22 +1,21 @@
 /*
- * callbacks.c - the libmilter callbacks: feed lib/engine, apply its edits
+ * callbacks.c - the milter steps: feed lib/engine, apply its edits
  *
- * Owns the per-connection state (struct mconn, set with smfi_setpriv at
- * negotiation and freed at close) and the per-message state (struct
+ * Owns the per-connection state (struct mconn, the session's private
+ * data from negotiation until close) and the per-message state (struct
  * mmsg, from MAIL FROM to end of message, abort or close, so RSET and
  * many messages per connection work). Each connection holds a reference
  * on the engine that was current when it opened: a reload never changes
  * the engine under a message.
  *
  * Failure rule: nothing here ever tempfails. When state cannot be built
- * or a step fails, the message goes on and ends in SMFIS_ACCEPT with
+ * or a step fails, the message goes on and ends accepted with
  * whatever tags are known, and one warning says why. Rejection happens
  * only under RejectFailures, for DMARC failures the engine says call for
  * it, and never for trusted or local sources.
  *
- * The shared state is reached through one file-scope pointer because
- * libmilter gives callbacks nothing but the SMFICTX; it is set once,
- * before smfi_main starts any thread.
+ * The shared state (struct milter_shared) is the server's argument
+ * (mserver_arg); server.c calls these steps, one at a time per session.
  */
 #include "build.h" /* first: feature macros */
 
@@ -30,22 +29,21 @@
 #include <sys/socket.h>
 #include <syslog.h>
 
-#include <libmilter/mfapi.h>
-#include <libmilter/mfdef.h>
-
 #include "config.h"
 #include "engine.h"
 #include "milter.h"
+#include "proto.h"
+#include "server.h"
 
 /* the actions we may take, and the protocol steps we ask the MTA for:
  * no DATA or unknown commands, no replies where we only listen, and
  * header values exactly as sent (DKIM simple canonicalisation) */
 #define MC_ACTIONS                                                             \
-	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST)
+	(MPA_ADDHDRS | MPA_CHGHDRS | MPA_QUARANTINE | MPA_SETSYMLIST)
 #define MC_STEPS                                                               \
-	(SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO |      \
-	 SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |         \
-	 SMFIP_NR_BODY | SMFIP_HDR_LEADSPC)
+	(MPP_NOUNKNOWN | MPP_NODATA | MPP_NR_CONN | MPP_NR_HELO |              \
+	 MPP_NR_MAIL | MPP_NR_RCPT | MPP_NR_HDR | MPP_NR_EOH | MPP_NR_BODY |   \
+	 MPP_HDR_LEADSPC)
 
 struct mmsg {
 	struct engine_msg *em;
@@ -59,50 +57,44 @@ struct mconn {
 	struct milter_engine *me; /* the engine this connection uses */
 	struct engine_conn *ec;
 	unsigned long seq;     /* connection number, for logs */
-	unsigned long steps;   /* SMFIP_* agreed with the MTA */
-	unsigned long actions; /* SMFIF_* agreed with the MTA */
+	uint32_t steps;   /* MPP_* agreed with the MTA */
+	uint32_t actions; /* MPA_* agreed with the MTA */
 	char client_ip[INET6_ADDRSTRLEN];
 	struct mmsg *msg;
 	unsigned nmsgs; /* messages seen on this connection */
+	struct milter_shared *shared;
 };
-
-/* file-scope on purpose: see the header comment */
-static struct milter_shared *mc_shared;
-
-/* mc_reply - the answer to a step: no reply at all if we agreed so */
-static sfsistat
-mc_reply(const struct mconn *mc, unsigned long nr_flag)
-{
-	return mc != NULL && (mc->steps & nr_flag) ? SMFIS_NOREPLY
-						   : SMFIS_CONTINUE;
-}
 
 /* mc_get - this connection's state, or NULL */
 static struct mconn *
-mc_get(SMFICTX *ctx)
+mc_get(struct mserver_sess *ctx)
 {
-	return smfi_getpriv(ctx);
+	return mserver_sess_priv(ctx);
+}
+
+/* mc_shared - what every session shares */
+static struct milter_shared *
+mc_shared(struct mserver_sess *ctx)
+{
+	return mserver_arg(ctx);
 }
 
 /* mc_new - state for a new connection, holding the current engine */
 static struct mconn *
-mc_new(SMFICTX *ctx)
+mc_new(struct mserver_sess *ctx)
 {
 	struct mconn *mc = calloc(1, sizeof(*mc));
 
 	if (mc == NULL)
 		return NULL;
-	mc->me = milter_shared_acquire(mc_shared, &mc->seq);
+	mc->me = milter_shared_acquire(mc_shared(ctx), &mc->seq);
 	if (mc->me == NULL) {
 		/* the daemon is stopping: pass this connection untouched */
 		free(mc);
 		return NULL;
 	}
-	if (smfi_setpriv(ctx, mc) != MI_SUCCESS) {
-		milter_shared_release(mc_shared, mc->me);
-		free(mc);
-		return NULL;
-	}
+	mc->shared = mc_shared(ctx);
+	mserver_sess_set_priv(ctx, mc);
 	return mc;
 }
 
@@ -117,79 +109,55 @@ mc_msg_free(struct mconn *mc)
 	engine_msg_free(m->em);
 	free(m);
 	mc->msg = NULL;
-	milter_shared_msg_end(mc_shared);
+	milter_shared_msg_end(mc->shared);
 }
 
 /* mc_update_queue_id - take {i} when the MTA has it (Postfix sends it at
  * DATA over SMTP but already at MAIL for sendmail(1) submissions) */
 static void
-mc_update_queue_id(SMFICTX *ctx, struct mmsg *m)
+mc_update_queue_id(struct mserver_sess *ctx, struct mmsg *m)
 {
-	const char *qid = smfi_getsymval(ctx, "i");
+	const char *qid = mserver_sess_macro(ctx, "i");
 
 	if (m != NULL && qid != NULL && *qid != '\0')
 		milter_sanitize(m->queue_id, sizeof(m->queue_id), qid);
 }
 
 /* mc_negotiate - agree on actions and steps; allocate connection state */
-static sfsistat
-mc_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-	     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
-	     unsigned long *pf2, unsigned long *pf3)
+static void
+mc_negotiate(struct mserver_sess *ctx, struct mserver_neg *neg)
 {
 	struct mconn *mc = mc_get(ctx);
 
-	(void)f2;
-	(void)f3;
 	if (mc == NULL)
 		mc = mc_new(ctx);
-	*pf0 = f0 & MC_ACTIONS;
-	/* without state we cannot remember having agreed to send no
-	 * replies, so ask for none of that */
-	*pf1 = f1 & (mc != NULL ? MC_STEPS : (SMFIP_NOUNKNOWN | SMFIP_NODATA));
-	*pf2 = 0;
-	*pf3 = 0;
+	neg->actions = MC_ACTIONS;
+	neg->steps = MC_STEPS;
+	/* the queue id where Sendmail would not send it by default */
+	neg->symlists[MPM_ENVFROM] = "i {auth_authen} {auth_type}";
+	neg->symlists[MPM_EOH] = "i";
+	neg->symlists[MPM_EOM] = "i";
 	if (mc != NULL) {
-		mc->actions = *pf0;
-		mc->steps = *pf1;
+		mc->actions = neg->actions & neg->mta_actions;
+		mc->steps = neg->steps & neg->mta_steps;
 	}
-	if (*pf0 & SMFIF_SETSYMLIST) {
-		/* the queue id where Sendmail would not send it by default */
-		(void)smfi_setsymlist(ctx, SMFIM_ENVFROM,
-				      "i {auth_authen} {auth_type}");
-		(void)smfi_setsymlist(ctx, SMFIM_EOH, "i");
-		(void)smfi_setsymlist(ctx, SMFIM_EOM, "i");
-	}
-	if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) !=
-	    (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
+	if ((neg->mta_actions & (MPA_ADDHDRS | MPA_CHGHDRS)) !=
+	    (MPA_ADDHDRS | MPA_CHGHDRS))
 		mlog(LOG_WARNING,
 		     "MTA offers no header edits (actions 0x%lx): mail will "
 		     "pass untagged",
-		     f0);
-	return SMFIS_CONTINUE;
+		     (unsigned long)neg->mta_actions);
 }
 
 /* mc_connect - a new SMTP client: its address decides trust and SPF */
-static sfsistat
-mc_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+static enum mserver_verdict
+mc_connect(struct mserver_sess *ctx, const char *hostname, const char *addr)
 {
 	struct mconn *mc = mc_get(ctx);
 
-	if (mc == NULL && (mc = mc_new(ctx)) == NULL) {
-		/* no negotiation state: the MTA expects a reply here */
-		return SMFIS_ACCEPT;
-	}
-	if (hostaddr != NULL && hostaddr->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)hostaddr;
-
-		inet_ntop(AF_INET, &sin->sin_addr, mc->client_ip,
-			  sizeof(mc->client_ip));
-	} else if (hostaddr != NULL && hostaddr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)hostaddr;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, mc->client_ip,
-			  sizeof(mc->client_ip));
-	}
+	if (mc == NULL && (mc = mc_new(ctx)) == NULL)
+		return MV_ACCEPT; /* stopping, or no memory: pass it */
+	snprintf(mc->client_ip, sizeof(mc->client_ip), "%s", addr);
 	engine_conn_free(mc->ec);
 	mc->ec = engine_conn_new(mc->me->eng, mc->client_ip);
 	if (mc->ec == NULL)
@@ -203,51 +171,50 @@ mc_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		mlog(LOG_INFO, "conn %lu: client [%s] is in PeerList: its mail "
 			       "passes unchecked",
 		     mc->seq, mc->client_ip);
-		return SMFIS_ACCEPT;
+		return MV_ACCEPT;
 	}
-	return mc_reply(mc, SMFIP_NR_CONN);
+	return MV_CONTINUE;
 }
 
 /* mc_helo - the HELO/EHLO name, for SPF's HELO identity */
-static sfsistat
-mc_helo(SMFICTX *ctx, char *helo)
+static enum mserver_verdict
+mc_helo(struct mserver_sess *ctx, const char *helo)
 {
 	struct mconn *mc = mc_get(ctx);
 
 	if (mc != NULL && mc->ec != NULL)
 		engine_conn_helo(mc->ec, helo);
-	return mc_reply(mc, SMFIP_NR_HELO);
+	return MV_CONTINUE;
 }
 
 /* mc_envfrom - a new message: SPF runs here, once the sender is known */
-static sfsistat
-mc_envfrom(SMFICTX *ctx, char **argv)
+static enum mserver_verdict
+mc_envfrom(struct mserver_sess *ctx, const char *arg)
 {
 	struct mconn *mc = mc_get(ctx);
-	const char *arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
 	const char *auth;
 	struct mmsg *m;
 
 	if (mc == NULL)
-		return SMFIS_CONTINUE;
+		return MV_CONTINUE;
 	mc_msg_free(mc); /* a message the MTA never ended nor aborted */
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		mlog(LOG_WARNING,
 		     "conn %lu: out of memory for a message: it "
 		     "will pass untagged",
 		     mc->seq);
-		return mc_reply(mc, SMFIP_NR_MAIL);
+		return MV_CONTINUE;
 	}
 	mc->msg = m;
 	mc->nmsgs++;
-	milter_shared_msg_begin(mc_shared);
+	milter_shared_msg_begin(mc->shared);
 	mc_update_queue_id(ctx, m);
 	/* Postfix's sendmail(1) path: the address comes without <> and the
 	 * queue id is already known at MAIL; over SMTP neither is true */
 	m->local = arg[0] != '<' && m->queue_id[0] != '\0';
 	if (mc->ec == NULL)
-		return mc_reply(mc, SMFIP_NR_MAIL);
-	auth = smfi_getsymval(ctx, "{auth_authen}");
+		return MV_CONTINUE;
+	auth = mserver_sess_macro(ctx, "auth_authen");
 	if (auth != NULL && *auth != '\0')
 		engine_conn_auth(mc->ec, auth);
 	if ((m->em = engine_msg_new(mc->ec)) == NULL) {
@@ -255,41 +222,40 @@ mc_envfrom(SMFICTX *ctx, char **argv)
 		     "conn %lu: out of memory for a message: it will pass "
 		     "untagged",
 		     mc->seq);
-		return mc_reply(mc, SMFIP_NR_MAIL);
+		return MV_CONTINUE;
 	}
 	if (m->local)
 		engine_msg_local(m->em);
 	engine_msg_mailfrom(m->em, arg);
-	return mc_reply(mc, SMFIP_NR_MAIL);
+	return MV_CONTINUE;
 }
 
 /* mc_envrcpt - one recipient */
-static sfsistat
-mc_envrcpt(SMFICTX *ctx, char **argv)
+static enum mserver_verdict
+mc_envrcpt(struct mserver_sess *ctx, const char *arg)
 {
 	struct mconn *mc = mc_get(ctx);
 
 	if (mc != NULL && mc->msg != NULL) {
 		mc->msg->nrcpts++;
-		if (argv != NULL && argv[0] != NULL)
-			engine_msg_rcpt(mc->msg->em, argv[0]);
+		engine_msg_rcpt(mc->msg->em, arg);
 	}
-	return mc_reply(mc, SMFIP_NR_RCPT);
+	return MV_CONTINUE;
 }
 
 /* mc_header - one header field; the value as sent when LEADSPC holds */
-static sfsistat
-mc_header(SMFICTX *ctx, char *name, char *value)
+static enum mserver_verdict
+mc_header(struct mserver_sess *ctx, const char *name, const char *value)
 {
 	struct mconn *mc = mc_get(ctx);
 	struct mmsg *m = mc != NULL ? mc->msg : NULL;
 
 	if (m == NULL || m->em == NULL || name == NULL || value == NULL)
-		return mc_reply(mc, SMFIP_NR_HDR);
-	if (mc->steps & SMFIP_HDR_LEADSPC) {
+		return MV_CONTINUE;
+	if (mc->steps & MPP_HDR_LEADSPC) {
 		engine_msg_header(m->em, name, value);
 	} else {
-		/* libmilter stripped the space after the colon; put back the
+		/* the MTA stripped the space after the colon; put back the
 		 * usual one so that simple canonicalisation has a chance */
 		char *v;
 
@@ -301,12 +267,12 @@ mc_header(SMFICTX *ctx, char *name, char *value)
 			free(v);
 		}
 	}
-	return mc_reply(mc, SMFIP_NR_HDR);
+	return MV_CONTINUE;
 }
 
 /* mc_eoh - end of the header section */
-static sfsistat
-mc_eoh(SMFICTX *ctx)
+static enum mserver_verdict
+mc_eoh(struct mserver_sess *ctx)
 {
 	struct mconn *mc = mc_get(ctx);
 	struct mmsg *m = mc != NULL ? mc->msg : NULL;
@@ -317,12 +283,12 @@ mc_eoh(SMFICTX *ctx)
 			engine_msg_eoh(m->em);
 		m->eoh_done = true;
 	}
-	return mc_reply(mc, SMFIP_NR_EOH);
+	return MV_CONTINUE;
 }
 
 /* mc_body - a body chunk, streamed into the DKIM hashes */
-static sfsistat
-mc_body(SMFICTX *ctx, unsigned char *data, size_t len)
+static enum mserver_verdict
+mc_body(struct mserver_sess *ctx, const unsigned char *data, size_t len)
 {
 	struct mconn *mc = mc_get(ctx);
 	struct mmsg *m = mc != NULL ? mc->msg : NULL;
@@ -336,14 +302,15 @@ mc_body(SMFICTX *ctx, unsigned char *data, size_t len)
 		}
 		engine_msg_body(m->em, data, len);
 	}
-	return mc_reply(mc, SMFIP_NR_BODY);
+	return MV_CONTINUE;
 }
 
 /* mc_apply_edits - remove forged headers, then insert ours at the top;
  * -1 when an edit failed: a forged header may still be there, or only
  * some of our headers were added (a partial tag is a wrong one) */
 static int
-mc_apply_edits(SMFICTX *ctx, struct mconn *mc, const struct engine_edits *ed)
+mc_apply_edits(struct mserver_sess *ctx, struct mconn *mc,
+	       const struct engine_edits *ed)
 {
 	/* on the stack: a failed allocation here must not drop one header
 	 * of the set (the engine keeps each under ENGINE_HEADER_MAX) */
@@ -353,10 +320,8 @@ mc_apply_edits(SMFICTX *ctx, struct mconn *mc, const struct engine_edits *ed)
 	/* removals first and in the engine's order (highest index first):
 	 * our own header, inserted after, must not shift their indexes */
 	for (size_t i = 0; i < ed->nremove; i++) {
-		if (!(mc->actions & SMFIF_CHGHDRS) ||
-		    smfi_chgheader(ctx, (char *)ed->remove[i].name,
-				   (int)ed->remove[i].index,
-				   NULL) != MI_SUCCESS) {
+		if (mserver_sess_chgheader(ctx, ed->remove[i].index,
+					   ed->remove[i].name, NULL) != 0) {
 			mlog(LOG_WARNING,
 			     "%s: could not remove forged %s header #%u",
 			     mc->msg->queue_id, ed->remove[i].name,
@@ -374,9 +339,8 @@ mc_apply_edits(SMFICTX *ctx, struct mconn *mc, const struct engine_edits *ed)
 
 		/* with LEADSPC the MTA adds no space after the colon */
 		snprintf(v, sizeof(v), "%s%s",
-			 mc->steps & SMFIP_HDR_LEADSPC ? " " : "", h->value);
-		if (!(mc->actions & SMFIF_ADDHDRS) ||
-		    smfi_insheader(ctx, 0, h->name, v) != MI_SUCCESS) {
+			 mc->steps & MPP_HDR_LEADSPC ? " " : "", h->value);
+		if (mserver_sess_insheader(ctx, 0, h->name, v) != 0) {
 			mlog(LOG_WARNING, "%s: could not add the %s header",
 			     mc->msg->queue_id, h->name);
 			failed = -1;
@@ -389,37 +353,38 @@ mc_apply_edits(SMFICTX *ctx, struct mconn *mc, const struct engine_edits *ed)
  * mc_apply_action - apply the engine's action; the word for the log in
  * *word (left as it is for accept)
  */
-static sfsistat
-mc_apply_action(SMFICTX *ctx, struct mconn *mc, struct engine_action *act,
-		const char **word)
+static enum mserver_verdict
+mc_apply_action(struct mserver_sess *ctx, struct mconn *mc,
+		struct engine_action *act, const char **word)
 {
 	switch (act->kind) {
 	case ENGINE_REJECT:
-		(void)smfi_setreply(ctx, act->code, act->xcode, act->text);
+		(void)mserver_sess_setreply(ctx, act->code, act->xcode,
+					    act->text);
 		*word = "rejected";
-		return SMFIS_REJECT;
+		return MV_REJECT;
 	case ENGINE_TEMPFAIL:
-		(void)smfi_setreply(ctx, act->code, act->xcode, act->text);
+		(void)mserver_sess_setreply(ctx, act->code, act->xcode,
+					    act->text);
 		*word = "tempfailed";
-		return SMFIS_TEMPFAIL;
+		return MV_TEMPFAIL;
 	case ENGINE_QUARANTINE:
-		if (!(mc->actions & SMFIF_QUARANTINE) ||
-		    smfi_quarantine(ctx, act->text) != MI_SUCCESS) {
+		if (mserver_sess_quarantine(ctx, act->text) != 0) {
 			mlog(LOG_WARNING, "%s: could not quarantine",
 			     mc->msg->queue_id);
-			return SMFIS_ACCEPT;
+			return MV_ACCEPT;
 		}
 		*word = "quarantined";
-		return SMFIS_ACCEPT;
+		return MV_ACCEPT;
 	case ENGINE_ACCEPT:
 		break;
 	}
-	return SMFIS_ACCEPT;
+	return MV_ACCEPT;
 }
 
 /* mc_eom - end of message: the engine's edits and action, applied */
-static sfsistat
-mc_eom(SMFICTX *ctx)
+static enum mserver_verdict
+mc_eom(struct mserver_sess *ctx)
 {
 	struct mconn *mc = mc_get(ctx);
 	struct mmsg *m = mc != NULL ? mc->msg : NULL;
@@ -429,7 +394,7 @@ mc_eom(SMFICTX *ctx)
 	char from[RES_DOMAIN_MAX + 32], mail[RES_DOMAIN_MAX];
 	struct engine_score_log score = {0};
 	bool trusted, scored;
-	sfsistat rc;
+	enum mserver_verdict rc;
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -438,14 +403,15 @@ mc_eom(SMFICTX *ctx)
 		 * unknown, so it must not pass (mc is NULL only when the
 		 * daemon is stopping: then it passes untouched) */
 		if (mc == NULL)
-			return SMFIS_ACCEPT;
+			return MV_ACCEPT;
 		engine_tempfail(&edits, "out of memory");
 		mlog(LOG_WARNING,
 		     "conn %lu: end of a message we hold no state for: %s %s",
 		     mc->seq, edits.action.code, edits.action.xcode);
-		(void)smfi_setreply(ctx, edits.action.code, edits.action.xcode,
-				    edits.action.text);
-		return SMFIS_TEMPFAIL;
+		(void)mserver_sess_setreply(ctx, edits.action.code,
+					    edits.action.xcode,
+					    edits.action.text);
+		return MV_TEMPFAIL;
 	}
 	mc_update_queue_id(ctx, m);
 	trusted = mc->ec != NULL && engine_conn_is_trusted(mc->ec);
@@ -528,7 +494,7 @@ mc_eom(SMFICTX *ctx)
 						 : "";
 
 		milter_metrics_message(
-		    mc_shared->metrics, res, action,
+		    mc->shared->metrics, res, action,
 		    sign[0] != '\0' && strncmp(sign, "no(", 3) != 0,
 		    (unsigned)edits.nremove, scored,
 		    scored && score.score >= score.required,
@@ -542,53 +508,41 @@ mc_eom(SMFICTX *ctx)
 }
 
 /* mc_abort - the message was aborted (RSET, or the client went away) */
-static sfsistat
-mc_abort(SMFICTX *ctx)
+static void
+mc_abort(struct mserver_sess *ctx)
 {
 	struct mconn *mc = mc_get(ctx);
 
 	if (mc != NULL)
 		mc_msg_free(mc);
-	return SMFIS_CONTINUE;
 }
 
 /* mc_close - the end of the connection: free everything it held */
-static sfsistat
-mc_close(SMFICTX *ctx)
+static void
+mc_close(struct mserver_sess *ctx)
 {
 	struct mconn *mc = mc_get(ctx);
 
 	if (mc == NULL)
-		return SMFIS_CONTINUE;
+		return;
 	mc_msg_free(mc);
 	engine_conn_free(mc->ec);
-	milter_shared_release(mc_shared, mc->me);
-	(void)smfi_setpriv(ctx, NULL);
+	milter_shared_release(mc->shared, mc->me);
+	mserver_sess_set_priv(ctx, NULL);
 	free(mc);
-	return SMFIS_CONTINUE;
 }
 
-/* milter_callbacks_register - smfi_register our callbacks over sh */
-int
-milter_callbacks_register(struct milter_shared *sh)
-{
-	struct smfiDesc desc = {
-	    .xxfi_name = "authtag",
-	    .xxfi_version = SMFI_VERSION,
-	    .xxfi_flags = MC_ACTIONS,
-	    .xxfi_connect = mc_connect,
-	    .xxfi_helo = mc_helo,
-	    .xxfi_envfrom = mc_envfrom,
-	    .xxfi_envrcpt = mc_envrcpt,
-	    .xxfi_header = mc_header,
-	    .xxfi_eoh = mc_eoh,
-	    .xxfi_body = mc_body,
-	    .xxfi_eom = mc_eom,
-	    .xxfi_abort = mc_abort,
-	    .xxfi_close = mc_close,
-	    .xxfi_negotiate = mc_negotiate,
-	};
-
-	mc_shared = sh;
-	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
-}
+/* the steps server.c calls */
+const struct mserver_ops milter_callbacks = {
+    .negotiate = mc_negotiate,
+    .connect = mc_connect,
+    .helo = mc_helo,
+    .mail = mc_envfrom,
+    .rcpt = mc_envrcpt,
+    .header = mc_header,
+    .eoh = mc_eoh,
+    .body = mc_body,
+    .eom = mc_eom,
+    .abort = mc_abort,
+    .close = mc_close,
+};

@@ -172,53 +172,6 @@ daemon_socket_prepare(const char *spec, char *err, size_t errlen)
 	return 0;
 }
 
-/* daemon_socket_poke - connect to our own socket and hang up at once
- *
- * libmilter's accept loop waits in select() for up to 5 s between
- * checks of its stop flag; a connection wakes it, so a stop is quick.
- */
-void
-daemon_socket_poke(const char *spec)
-{
-	const char *path = daemon_socket_path(spec), *at;
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	char port[16], host[256];
-	int fd;
-
-	if (path != NULL) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-
-		if (strlen(path) >= sizeof(sun.sun_path) ||
-		    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-			return;
-		strcpy(sun.sun_path, path);
-		(void)connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-		close(fd);
-		return;
-	}
-	/* inet:port@host or inet6:port@host; no host means any address */
-	hints.ai_family = strncmp(spec, "inet6:", 6) == 0 ? AF_INET6 : AF_INET;
-	spec = strchr(spec, ':');
-	if (spec == NULL)
-		return;
-	spec++;
-	at = strchr(spec, '@');
-	snprintf(port, sizeof(port), "%.*s",
-		 (int)(at != NULL ? at - spec : (long)strlen(spec)), spec);
-	snprintf(host, sizeof(host), "%s",
-		 at != NULL && at[1] != '\0'   ? at + 1
-		 : hints.ai_family == AF_INET6 ? "::1"
-					       : "127.0.0.1");
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return;
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0) {
-		(void)connect(fd, res->ai_addr, res->ai_addrlen);
-		close(fd);
-	}
-	freeaddrinfo(res);
-}
-
 /* daemon_drop_privileges - become uid/gid (chowning the socket first) */
 int
 daemon_drop_privileges(const char *spec, const char *socket_spec, char *err,

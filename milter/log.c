@@ -3,9 +3,8 @@
  * stderr too when running in the foreground (-f)
  *
  * Owns the only process-wide logging state. It is file-scope because
- * every thread logs (libmilter's workers, the reload thread, main) and
- * libmilter hands its callbacks no pointer of ours to carry a context;
- * the state is set before any thread starts and later changed only
+ * every thread logs (the server's workers, the reload thread, main)
+ * and a log line must not need a context passed down to it; the state is set before any thread starts and later changed only
  * through atomics, and glibc's syslog() serialises itself.
  *
  * Lines are single lines: a caller's text never contains a newline

@@ -5,8 +5,9 @@
  * the signal loop, reload and shutdown), daemon.c (process plumbing:
  * detaching, PID file, unix socket files, privileges), shared.c (the
  * current engine, reference counted, and the count of open messages),
- * callbacks.c (the libmilter callbacks that feed lib/engine and apply
- * its edits), summary.c (the one log line per message) and log.c
+ * proto.c and server.c (the milter protocol and the server that speaks
+ * it: proto.h, server.h), callbacks.c (the protocol steps that feed
+ * lib/engine and apply its edits), summary.c (the one log line per message) and log.c
  * (syslog and stderr). Nothing here knows how a check works: that is
  * lib/engine.h.
  */
@@ -25,6 +26,7 @@
 struct config;
 struct engine;
 struct score_outcome;
+struct mserver_ops;
 
 /* ---- log.c -------------------------------------------------------- */
 
@@ -54,7 +56,7 @@ struct milter_engine {
 	unsigned generation; /* 1 at start, +1 per reload */
 };
 
-/* what every libmilter thread shares; all fields under lock */
+/* what every worker thread shares; all fields under lock */
 struct milter_shared {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;        /* signalled when nmsgs or nconns drop */
@@ -101,8 +103,9 @@ void milter_shared_destroy(struct milter_shared *sh);
 
 /* ---- callbacks.c -------------------------------------------------- */
 
-/* milter_callbacks_register - smfi_register our callbacks over sh */
-int milter_callbacks_register(struct milter_shared *sh);
+/* the steps server.c calls; the server's argument is the
+ * struct milter_shared */
+extern const struct mserver_ops milter_callbacks;
 
 /* ---- metrics.c ---------------------------------------------------- */
 
@@ -157,7 +160,7 @@ void milter_sanitize(char *dst, size_t len, const char *src);
 #define MSIG_RELOAD 'H' /* SIGHUP or SIGUSR1 */
 #define MSIG_TERM   'T' /* SIGTERM */
 #define MSIG_INT    'I' /* SIGINT */
-#define MSIG_ENDED  'E' /* smfi_main returned */
+
 
 struct msig {
 	int rfd, wfd; /* the pipe main reads */
@@ -206,10 +209,6 @@ const char *daemon_socket_path(const char *spec);
 
 /* daemon_socket_prepare - remove a stale unix socket; -1 if one is live */
 int daemon_socket_prepare(const char *spec, char *err, size_t errlen);
-
-/* daemon_socket_poke - connect to our socket and hang up (wakes
- * libmilter's accept loop so that a stop takes effect at once) */
-void daemon_socket_poke(const char *spec);
 
 
 /* daemon_drop_privileges - become uid/gid (chowning the socket first) */

@@ -1,6 +1,6 @@
 /*
  * shared.c - the engine every new connection gets, and the open-message
- * count, shared by all of libmilter's threads
+ * count, shared by all of the server's workers
  *
  * Owns struct milter_shared and the struct milter_engine it points at.
  * A reload builds a whole new configuration and engine and makes it

@@ -2,13 +2,13 @@
  * signals.c - which thread gets SIGHUP, SIGTERM and SIGINT, and how
  * they reach main()
  *
- * libmilter runs a thread of its own that sigwait()s for SIGHUP,
- * SIGTERM and SIGINT and stops the milter on any of them. Linux hands a
- * process-directed signal to the main thread whenever that thread can
- * take it (not blocked, nothing else pending for it): so main keeps
- * exactly these three unblocked, with SA_NODEFER so that even while it
- * handles one it can take the next, and blocks everything else; then
- * libmilter's thread never sees them and SIGHUP can mean "reload". The
+ * Every other thread (the server's workers, the reload thread) starts
+ * with them blocked. Linux hands a process-directed signal to the main
+ * thread whenever that thread can take it (not blocked, nothing else
+ * pending for it): so main keeps exactly these three unblocked, with
+ * SA_NODEFER so that even while it handles one it can take the next,
+ * and blocks everything else; a step in a worker is never interrupted
+ * and SIGHUP means "reload", as in opendkim. The
  * handlers only write one byte to a pipe that main reads. SIGUSR1 (the
  * reload signal of opendkim) has a sigwait() thread of its own, so that
  * it is never pending on main.

@@ -24,12 +24,18 @@ chown nobody "$RUN"
 _v=$("$AUTHTAG" -V)
 _rc=$?
 _missing=""
-for _lib in "authtag " "libmilter " "libunbound " "OpenSSL "; do
+for _lib in "authtag " "milter protocol 6" "libunbound " "OpenSSL "; do
 	printf '%s\n' "$_v" | grep -q "^$_lib" || _missing="$_missing $_lib"
 done
-[ "$_rc" -eq 0 ] && [ -z "$_missing" ] && e2e_ok "-V names every library" ||
+[ "$_rc" -eq 0 ] && [ -z "$_missing" ] && e2e_ok "-V names every library and the milter protocol" ||
 	e2e_fail "-V: rc $_rc, missing:$_missing"
 # libopendmarc is not used, so neither linked nor listed
+# the milter protocol is authtag's own (milter/proto.c, server.c)
+if ldd "$AUTHTAG" | grep -q libmilter; then
+	e2e_fail "authtag still links libmilter"
+else
+	e2e_ok "authtag does not link libmilter"
+fi
 if printf '%s\n' "$_v" | grep -qi opendmarc || ldd "$AUTHTAG" | grep -qi opendmarc; then
 	e2e_fail "-V or ldd still names libopendmarc"
 else

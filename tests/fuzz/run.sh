@@ -31,12 +31,12 @@ case ${1:-} in
 [0-9]*) secs=$1; shift ;;
 esac
 
-ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags dkim_sig dkim_key dkim_canon signtab arc report_row outbound"
+ALL="mailaddr authres spf dmarc_record dmarc_psl score_rules mimetext userprefs spamd_reply dkim_tags dkim_sig dkim_key dkim_canon signtab arc report_row outbound milterproto"
 harnesses=${*:-$ALL}
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra $SAN -I$BUILD \
-	-I$top/lib -I$here"
+	-I$top/lib -I$top/milter -I$here"
 
 # deps NAME - the lib/ sources and libraries harness NAME links
 deps()
@@ -68,6 +68,7 @@ deps()
 		auth/dkim_key auth/dkim_sign dns/dns dns/dns_store strbuf trace config \
 		config_sign config_report config_outbound hostlist dataset -lcrypto -lunbound -lpthread" ;;
 	report_row) echo "report/report_row strbuf" ;;
+	milterproto) echo "milter/proto strbuf" ;;
 	outbound) echo "outbound/quota outbound/welcome config config_sign config_report \
 		config_outbound hostlist dataset command strbuf store/store store/store_sqlite \
 		store/store_redis -lsqlite3 -lhiredis -lpthread" ;;
@@ -89,11 +90,14 @@ for h in $harnesses; do
 		-*) libs="$libs $d"; continue ;;
 		esac
 		o="$BUILD/obj/$(echo "$d" | tr / _).o"
+		# lib/ by default; milter/proto is the daemon's pure codec
+		src="$top/lib/$d.c"
+		case $d in milter/*) src="$top/$d.c" ;; esac
 		# a changed header changes struct layouts: rebuild then too
-		if [ ! -f "$o" ] || [ "$top/lib/$d.c" -nt "$o" ] ||
-		    [ -n "$(find "$top/lib" -name '*.h' -newer "$o" | head -n 1)" ]; then
+		if [ ! -f "$o" ] || [ "$src" -nt "$o" ] ||
+		    [ -n "$(find "$top/lib" "$top/milter" -name '*.h' -newer "$o" | head -n 1)" ]; then
 			$CC $CFLAGS -fsanitize=fuzzer-no-link -c \
-			    "$top/lib/$d.c" -o "$o"
+			    "$src" -o "$o"
 		fi
 		objs="$objs $o"
 	done
