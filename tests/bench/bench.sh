@@ -6,14 +6,16 @@
 # port, starts authtag, a null milter and the peers (opendkim+opendmarc,
 # rspamd, dkimpy-milter; in their own mount+network namespace), then runs
 # miltergen: each peer back to back with authtag at concurrency 1, 8, 32;
-# the measurements behind issue 5's targets (open-loop p99, one core vs
-# two with taskset and a perf profile, RSS over a long run and with 1,000
-# held 10 MB messages); and Postfix end to end (smtp-source -> private
-# Postfix -> smtp-sink) bare, with authtag, with opendkim+opendmarc.
+# the measurements behind issue 12's targets (open-loop p99, one core vs
+# two with taskset and a perf profile, RSS from 1M to 2M messages and
+# with 1,000 held 10 MB messages); and Postfix end to end (smtp-source ->
+# private Postfix -> smtp-sink) bare, with authtag, with
+# opendkim+opendmarc. The end prints each target with its verdict.
 # Everything it starts is recorded by PID and stopped by the EXIT trap.
 #
 # Environment: BENCH_OUT (results dir), BENCH_MSGS (2000), BENCH_PHASES
-# ("micro targets e2e"), BENCH_MEM_MSGS (1000000), BENCH_MEM_SECS (420),
+# ("micro targets e2e"; also "before", "profile"), BENCH_MEM_MSGS
+# (1000000: RSS compared after it and after twice it), BENCH_MEM_SECS (420),
 # BENCH_E2E_MSGS (10000), BENCH_DNS_PORT (a free one), BENCH_KEEP=1,
 # BENCH_AUTHTAG_BEFORE (another authtag binary, e.g. the previous
 # commit's build: measured back to back with this one in "micro").
@@ -100,6 +102,8 @@ run_setup() { # $1 setup name, rest: miltergen options
 	    -l "$name" "$@" ;;
 	authtag_norep) gen $(sock authtag_norep) -P "authtag_norep=$PID_authtag_norep" \
 	    -l "$name" "$@" ;;
+	authtag_signall) gen $(sock authtag_signall) -P "authtag_signall=$PID_authtag_signall" \
+	    -l "$name" "$@" ;;
 	authtag*) gen $(sock authtag) -P "authtag=$PID_authtag" -l "$name" "$@" ;;
 	chain) gen $(sock opendkim) $(sock opendmarc) -P "opendkim=$PID_opendkim" \
 	    -P "opendmarc=$PID_opendmarc" -l chain "$@" ;;
@@ -112,12 +116,13 @@ run_setup() { # $1 setup name, rest: miltergen options
 # micro - every setup at c = 1, 8, 32; each peer right after authtag
 micro() {
 	log "warm-up (fills every DNS cache)"
-	for s in authtag authtag_norep chain rspamd dkimpy ${BENCH_AUTHTAG_BEFORE:+authtag_before}; do
+	for s in authtag authtag_norep authtag_signall chain rspamd dkimpy ${BENCH_AUTHTAG_BEFORE:+authtag_before}; do
 		run_setup $s -c 8 -l "warm.$s" >/dev/null 2>&1
 	done
 	for c in 1 8 32; do
 		run_setup null -c "$c" -n $((NMSG * 5))
 		run_setup null_s -c "$c" -n $((NMSG * 2))
+		run_setup null_o -c "$c" -n $((NMSG * 2))
 		for p in chain rspamd dkimpy; do
 			run_setup "authtag.vs.$p" -c "$c" -n "$NMSG"
 			run_setup "$p" -c "$c" -n "$NMSG"
@@ -129,6 +134,8 @@ micro() {
 		# DMARC report rows on (the default) against StateStore none
 		run_setup authtag_norep -c "$c" -n "$NMSG"
 		run_setup authtag.vs.norep -c "$c" -n "$NMSG"
+		# every message also signed (RSA-2048), as a relay for its users
+		run_setup authtag_signall -c "$c" -n "$NMSG"
 	done
 	log "generator ceiling: null milter, 100 messages per connection"
 	run_setup null -c 8 -n $((NMSG * 25)) -m 100 -l null.m100
@@ -178,13 +185,54 @@ dkimcost() {
 	    sed 's/^/DKIMCOST /' | tee -a "$RAW"
 }
 
-# targets - the measurements behind issue 5's targets 3, 4 and 5
+# perf_profile - a perf profile of authtag at c=8 into $OUT/perf-*.txt
+perf_profile() {
+	command -v perf >/dev/null || return 0
+	perf record -F 999 --call-graph dwarf,16384 -p "$PID_authtag" \
+	    -o "$W/perf.data" -- sleep 4 >"$W/perf.log" 2>&1 &
+	perfpid=$!
+	sleep 0.5
+	run_setup authtag.perf -c 8 -n $((NMSG * 10)) -T 3
+	wait "$perfpid"
+	pr() { perf report -i "$W/perf.data" --stdio "$@" 2>/dev/null; }
+	pr --no-children -g none --sort dso | grep '%' | head -12 \
+	    >"$OUT/perf-dso.txt"
+	pr --no-children -g none --sort dso,symbol --percent-limit 0.3 |
+	    grep '%' | head -40 >"$OUT/perf-self.txt"
+	pr --children -g none --sort symbol --percent-limit 1 |
+	    grep '%' | head -80 >"$OUT/perf-children.txt"
+	pr --no-children -G -S 'pthread_rwlock_rdlock@GLIBC_2.2.5,pthread_rwlock_unlock@@GLIBC_2.34,pthread_mutex_lock@@GLIBC_2.2.5,__lll_lock_wait,__pthread_mutex_unlock_usercnt' |
+	    grep -v '^$' | head -150 >"$OUT/perf-locks.txt"
+	rm -f "$W/perf.data"
+}
+
+# profile - only the perf profile (and system calls) of authtag at c=8
+profile() {
+	run_setup authtag -c 8 -l warm.authtag >/dev/null 2>&1
+	perf_profile
+	syscalls
+}
+
+# syscalls - system calls per message of authtag (strace -c) at c=8
+syscalls() {
+	command -v strace >/dev/null || return 0
+	strace -c -f -p "$PID_authtag" -o "$W/strace.txt" 2>/dev/null &
+	spid=$!
+	sleep 1
+	run_setup authtag.strace -c 8 -n 1000 >/dev/null 2>&1
+	kill -INT "$spid"
+	wait "$spid"
+	awk 'NR > 2 && $4 ~ /^[0-9]+$/ { printf "%-16s %6.1f per message\n", $NF, $4 / 1000 }' \
+	    "$W/strace.txt" | head -20 >"$OUT/syscalls.txt"
+}
+
+# targets - the measurements behind issue 12's targets 2 to 5
 targets() {
-	log "target 3: open loop at 1,000 msgs/s, 32 clients"
+	log "target 4: open loop at 1,000 msgs/s, 32 clients"
 	run_setup authtag.open1000 -c 32 -r 1000 -n $((NMSG * 2))
 	run_setup chain -c 32 -r 1000 -n $((NMSG * 2)) -l chain.open1000
 
-	log "target 4: authtag on one core vs two (taskset), then perf"
+	log "target 3: authtag on one core vs two (taskset), then perf"
 	stop_named authtag
 	start_authtag authtag "taskset -c 0"
 	run_setup authtag -c 8 -l warm.authtag >/dev/null 2>&1
@@ -193,40 +241,15 @@ targets() {
 	start_authtag authtag
 	run_setup authtag -c 8 -l warm.authtag >/dev/null 2>&1
 	run_setup authtag.2core -c 32 -n $((NMSG * 3))
-	if command -v perf >/dev/null; then
-		perf record -F 999 --call-graph dwarf,16384 -p "$PID_authtag" \
-		    -o "$W/perf.data" -- sleep 4 >"$W/perf.log" 2>&1 &
-		perfpid=$!
-		sleep 0.5
-		run_setup authtag.perf -c 8 -n $((NMSG * 10)) -T 3
-		wait "$perfpid"
-		pr() { perf report -i "$W/perf.data" --stdio "$@" 2>/dev/null; }
-		pr --no-children -g none --sort dso | grep '%' | head -12 \
-		    >"$OUT/perf-dso.txt"
-		pr --no-children -g none --sort dso,symbol --percent-limit 0.3 |
-		    grep '%' | head -40 >"$OUT/perf-self.txt"
-		pr --children -g none --sort symbol --percent-limit 1 |
-		    grep '%' | head -80 >"$OUT/perf-children.txt"
-		pr --no-children -G -S 'pthread_rwlock_rdlock@GLIBC_2.2.5,pthread_rwlock_unlock@@GLIBC_2.34,pthread_mutex_lock@@GLIBC_2.2.5,__lll_lock_wait,__pthread_mutex_unlock_usercnt' |
-		    grep -v '^$' | head -150 >"$OUT/perf-locks.txt"
-		rm -f "$W/perf.data"
-	fi
-	if command -v strace >/dev/null; then # system calls per message
-		strace -c -f -p "$PID_authtag" -o "$W/strace.txt" 2>/dev/null &
-		spid=$!
-		sleep 1
-		run_setup authtag.strace -c 8 -n 1000 >/dev/null 2>&1
-		kill -INT "$spid"
-		wait "$spid"
-		awk 'NR > 2 && $4 ~ /^[0-9]+$/ { printf "%-16s %6.1f per message\n", $NF, $4 / 1000 }' \
-		    "$W/strace.txt" | head -20 >"$OUT/syscalls.txt"
-	fi
+	perf_profile
+	syscalls
 
-	log "target 5: RSS after 10,000 and after $MEM_MSGS messages"
+	log "target 5: RSS after $MEM_MSGS and after twice as many messages"
 	stop_named authtag
 	start_authtag authtag
 	run_setup authtag.mem10k -c 8 -m 10 -n 10000
-	run_setup authtag.memlong -c 8 -m 10 -n $((MEM_MSGS - 10000)) -T "$MEM_SECS"
+	run_setup authtag.mem1m -c 8 -m 10 -n $((MEM_MSGS - 10000)) -T "$MEM_SECS"
+	run_setup authtag.mem2m -c 8 -m 10 -n "$MEM_MSGS" -T "$MEM_SECS"
 	log "target 5: 1,000 connections each holding a 10 MB body"
 	ulimit -n 8192
 	"$GEN" -d "$W/corpus" $(sock authtag) -P "authtag=$PID_authtag" \
@@ -321,9 +344,11 @@ if [ -n "${BENCH_AUTHTAG_BEFORE:-}" ]; then
 	start_authtag authtag_before "" "$BENCH_AUTHTAG_BEFORE" "$W/authtag-before.conf"
 fi
 start_authtag authtag_norep "" "" "$W/authtag-norep.conf"
+start_authtag authtag_signall "" "" "$W/authtag-signall.conf"
 start_scraper
 start_null null ""
 start_null null_s "-s"
+start_nullserver null_o
 case " $PHASES " in
 *" micro "* | *" targets "* | *" e2e "*)
 	log "peers (namespace)"
@@ -337,4 +362,6 @@ done
 [ -f "$W/metrics.txt" ] && grep '^authtag_message_seconds_count' "$W/metrics.txt" |
     sed 's/^/METRICS last scrape: /' >>"$RAW"
 sh "$SRC/tests/bench/report.sh" "$RAW" "$OUT"
+# what make bench answers: each target, its value and its verdict
+sed -n '/^## targets/,/^## Postfix/p' "$OUT/results.md" | grep '^- '
 log "results in $OUT"

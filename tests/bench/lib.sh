@@ -120,11 +120,28 @@ Socket           unix:$W/sock/authtag.sock
 # DMARC report rows (every corpus policy has rua=): the default, measured
 # against StateStore none (authtag_norep) in micro
 StateStore       sqlite:$W/state.db
+# DKIM signing on (issue 12) as an MX that also relays its users' mail
+# runs it: keys loaded, every message's From looked up in the
+# SigningTable; the corpus comes from outside (InternalHosts is one
+# other host), so it is verified, not signed. authtag_signall (the same
+# with every client internal) signs every message too (RSA-2048)
+KeyTable         $W/keys/KeyTable
+SigningTable     refile:$W/keys/SigningTable
+InternalHosts    192.0.2.254/32
 # Prometheus metrics served (and scraped every second by bench.sh while
 # it measures), as a monitored site runs it
 MetricsSocket    inet:$METRICS_PORT@127.0.0.1
 EOF
-	sed 's|^StateStore .*|StateStore       none|' "$1" >"${1%.conf}-norep.conf"
+	mkdir -p "$W/keys"
+	cp "$SRC/tests/bench/keys/rsa0.pem" "$W/keys/sign.pem"
+	chmod 600 "$W/keys/sign.pem"
+	echo "bench bench.example:sign:$W/keys/sign.pem" >"$W/keys/KeyTable"
+	echo "* bench" >"$W/keys/SigningTable"
+	# one /metrics endpoint: the other instances leave the port alone
+	sed -e 's|^StateStore .*|StateStore       none|' -e '/^MetricsSocket/d' \
+	    "$1" >"${1%.conf}-norep.conf"
+	sed -e 's|^InternalHosts .*|InternalHosts    0.0.0.0/0, ::/0|' \
+	    -e '/^MetricsSocket/d' "$1" >"${1%.conf}-signall.conf"
 	# a build from before MetricsSocket existed refuses the key
 	grep -v '^MetricsSocket' "$1" >"${1%.conf}-before.conf"
 }
@@ -145,6 +162,16 @@ start_authtag() {
 start_null() {
 	rm -f "$W/sock/$1.sock"
 	"$BUILD/tests/bench/nullmilter" $2 -p "unix:$W/sock/$1.sock" \
+	    >>"$W/$1.log" 2>&1 &
+	remember $! "$1"
+	eval "PID_$1=$!"
+	wait_sock "$W/sock/$1.sock" || die "$1 did not start"
+}
+
+# start_nullserver - the null filter on authtag's milter server ($1 NAME)
+start_nullserver() {
+	rm -f "$W/sock/$1.sock"
+	"$BUILD/tests/bench/nullserver" -p "unix:$W/sock/$1.sock" \
 	    >>"$W/$1.log" 2>&1 &
 	remember $! "$1"
 	eval "PID_$1=$!"
