@@ -46,9 +46,9 @@ sb_reserve(struct strbuf *b, size_t n)
 	return true;
 }
 
-/* sb_putn - append n bytes */
+/* sb_putn_grow - append n bytes, growing the buffer first */
 void
-sb_putn(struct strbuf *b, const void *s, size_t n)
+sb_putn_grow(struct strbuf *b, const void *s, size_t n)
 {
 	if (!sb_reserve(b, n))
 		return;
@@ -63,13 +63,6 @@ void
 sb_puts(struct strbuf *b, const char *s)
 {
 	sb_putn(b, s, strlen(s));
-}
-
-/* sb_putc - append one byte */
-void
-sb_putc(struct strbuf *b, char c)
-{
-	sb_putn(b, &c, 1);
 }
 
 /* sb_vprintf - append formatted text: format once into the free room,

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct strbuf {
 	char *s;    /* the text, NUL-terminated; NULL until the first append */
@@ -25,12 +26,38 @@ struct strbuf {
 
 /* sb_reserve - make room for n more bytes; false once allocation failed */
 bool sb_reserve(struct strbuf *b, size_t n);
-/* sb_putn - append n bytes */
-void sb_putn(struct strbuf *b, const void *s, size_t n);
+/* sb_putn_grow - sb_putn when the buffer must grow (or has failed) */
+void sb_putn_grow(struct strbuf *b, const void *s, size_t n);
+
+/* sb_putn - append n bytes; inline while the room is there, because the
+ * parsers append a byte at a time on every message */
+static inline void
+sb_putn(struct strbuf *b, const void *s, size_t n)
+{
+	if (!b->nomem && n < b->cap - b->len) {
+		if (n)
+			memcpy(b->s + b->len, s, n);
+		b->len += n;
+		b->s[b->len] = '\0';
+		return;
+	}
+	sb_putn_grow(b, s, n);
+}
+
+/* sb_putc - append one byte */
+static inline void
+sb_putc(struct strbuf *b, char c)
+{
+	if (!b->nomem && 1 < b->cap - b->len) {
+		b->s[b->len++] = c;
+		b->s[b->len] = '\0';
+		return;
+	}
+	sb_putn_grow(b, &c, 1);
+}
+
 /* sb_puts - append a C string */
 void sb_puts(struct strbuf *b, const char *s);
-/* sb_putc - append one byte */
-void sb_putc(struct strbuf *b, char c);
 /* sb_printf - append printf-formatted text */
 void sb_printf(struct strbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -14,7 +14,9 @@
  * message's steps without waiting when no reply is agreed), writes the
  * replies in one write and arms the connection again. No thread per
  * connection, no poll per command. A checks step that waits for DNS
- * holds its worker, so the pool is sized for that (Workers).
+ * holds its worker, so the pool is sized for that (Workers); but only
+ * as many workers as cores wait on the set, the others stay parked
+ * until all of those are stuck inside a step (srv_watch, srv_rescuer).
  *
  * Memory per connection is bounded: a frame larger than MPROTO_FRAME_MAX
  * ends the connection; a partial frame is kept in a buffer of its own
@@ -54,6 +56,7 @@
 #define MSERVER_KEEP_PENDING 4096 /* partial-frame buffers kept for reuse */
 #define MSERVER_KEEP_OUT 65536    /* reply buffers kept for reuse */
 #define MSERVER_EMFILE_MS 100     /* no descriptor: accept again after */
+#define MSERVER_RESCUE_MS 5       /* every watcher stuck this long: one more */
 
 struct mserver_sess {
 	int fd;
@@ -82,6 +85,15 @@ struct mserver {
 	pthread_t *threads;
 	unsigned nthreads;
 	time_t emfile_logged;
+	/* how many workers wait on the epoll set at once: as many as
+	 * cores, the rest parked until those are all busy in a step */
+	pthread_mutex_t plock;
+	pthread_cond_t parked_cv;
+	unsigned watching, watchers, parked;
+	unsigned long steps_done; /* turns finished, for the rescuer */
+	bool stopping;
+	pthread_t rescuer;
+	bool rescuer_started;
 };
 
 /* srv_log - one line through the daemon's logger */
@@ -804,6 +816,70 @@ srv_accept(struct mserver *srv)
 	pthread_mutex_unlock(&srv->lmutex);
 }
 
+/* srv_watch - wait to be one of the workers on the epoll set; false
+ * when the server stops. Few watchers means the same few threads (warm
+ * caches, one malloc arena each) take the events; the parked ones step
+ * in only when the rescuer sees every watcher stuck (waiting for DNS) */
+static bool
+srv_watch(struct mserver *srv)
+{
+	bool go;
+
+	pthread_mutex_lock(&srv->plock);
+	while (srv->watching >= srv->watchers && !srv->stopping) {
+		srv->parked++;
+		pthread_cond_wait(&srv->parked_cv, &srv->plock);
+		srv->parked--;
+	}
+	go = !srv->stopping;
+	if (go)
+		srv->watching++;
+	pthread_mutex_unlock(&srv->plock);
+	return go;
+}
+
+/* srv_unwatch - an event taken */
+static void
+srv_unwatch(struct mserver *srv)
+{
+	pthread_mutex_lock(&srv->plock);
+	srv->watching--;
+	pthread_mutex_unlock(&srv->plock);
+}
+
+/* srv_turn_done - a worker finished a turn (counted for the rescuer) */
+static void
+srv_turn_done(struct mserver *srv)
+{
+	pthread_mutex_lock(&srv->plock);
+	srv->steps_done++;
+	pthread_mutex_unlock(&srv->plock);
+}
+
+/* srv_rescuer - every MSERVER_RESCUE_MS: when nobody watches the set
+ * and no worker finished a turn since the last look, every watcher is
+ * stuck in a step (DNS): unpark one. A busy CPU wakes nobody extra */
+static void *
+srv_rescuer(void *arg)
+{
+	struct mserver *srv = arg;
+	unsigned long last = 0;
+	struct timespec nap = {0, MSERVER_RESCUE_MS * 1000000L};
+
+	pthread_mutex_lock(&srv->plock);
+	while (!srv->stopping) {
+		if (srv->watching == 0 && srv->parked > 0 &&
+		    srv->steps_done == last)
+			pthread_cond_signal(&srv->parked_cv);
+		last = srv->steps_done;
+		pthread_mutex_unlock(&srv->plock);
+		nanosleep(&nap, NULL);
+		pthread_mutex_lock(&srv->plock);
+	}
+	pthread_mutex_unlock(&srv->plock);
+	return NULL;
+}
+
 /* srv_worker - wait for a ready connection, serve it, arm it again */
 static void *
 srv_worker(void *arg)
@@ -818,8 +894,12 @@ srv_worker(void *arg)
 	for (;;) {
 		struct epoll_event ev;
 		struct mserver_sess *s;
-		int n = epoll_wait(srv->epfd, &ev, 1, -1);
+		int n;
 
+		if (!srv_watch(srv))
+			break;
+		n = epoll_wait(srv->epfd, &ev, 1, -1);
+		srv_unwatch(srv);
 		if (n < 0 && errno != EINTR) {
 			srv_log(srv, LOG_ERR, "epoll_wait: %s", strerror(errno));
 			break;
@@ -837,6 +917,7 @@ srv_worker(void *arg)
 			sess_end(s);
 		else if (srv_arm(srv, s->fd, s, EPOLL_CTL_MOD) != 0)
 			sess_end(s);
+		srv_turn_done(srv);
 	}
 	free(buf);
 	return NULL;
@@ -860,6 +941,14 @@ mserver_new(const struct mserver_conf *conf, char *err, size_t errlen)
 	srv->lfd = srv->epfd = srv->stopfd = -1;
 	pthread_mutex_init(&srv->lmutex, NULL);
 	pthread_mutex_init(&srv->slock, NULL);
+	pthread_mutex_init(&srv->plock, NULL);
+	pthread_cond_init(&srv->parked_cv, NULL);
+	srv->watchers = conf->watchers;
+	if (srv->watchers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		srv->watchers = n > 0 ? (unsigned)n : 1;
+	}
 	if ((srv->lfd = srv_listen(srv, err, errlen)) < 0)
 		goto fail;
 	if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
@@ -888,6 +977,9 @@ mserver_start(struct mserver *srv)
 		if (pthread_create(&srv->threads[srv->nthreads], NULL,
 				   srv_worker, srv) != 0)
 			break;
+	if (srv->nthreads > srv->watchers)
+		srv->rescuer_started =
+		    pthread_create(&srv->rescuer, NULL, srv_rescuer, srv) == 0;
 	return srv->nthreads > 0 ? 0 : -1;
 }
 
@@ -924,6 +1016,10 @@ mserver_free(struct mserver *srv, unsigned wait_ms)
 	if (srv == NULL)
 		return 0;
 	mserver_stop_listening(srv);
+	pthread_mutex_lock(&srv->plock);
+	srv->stopping = true;
+	pthread_cond_broadcast(&srv->parked_cv);
+	pthread_mutex_unlock(&srv->plock);
 	if (srv->stopfd >= 0)
 		(void)!write(srv->stopfd, &one, sizeof(one));
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -936,6 +1032,8 @@ mserver_free(struct mserver *srv, unsigned wait_ms)
 	for (unsigned i = 0; i < srv->nthreads; i++)
 		if (pthread_timedjoin_np(srv->threads[i], NULL, &until) != 0)
 			stuck = true;
+	if (srv->rescuer_started)
+		pthread_join(srv->rescuer, NULL);
 	if (stuck) {
 		srv_log(srv, LOG_WARNING,
 			"a worker is still in a step after %u ms: not "
@@ -951,6 +1049,8 @@ mserver_free(struct mserver *srv, unsigned wait_ms)
 		close(srv->stopfd);
 	pthread_mutex_destroy(&srv->lmutex);
 	pthread_mutex_destroy(&srv->slock);
+	pthread_mutex_destroy(&srv->plock);
+	pthread_cond_destroy(&srv->parked_cv);
 	free(srv->threads);
 	free(srv->unix_path);
 	free(srv->spec);

@@ -59,6 +59,7 @@ struct mserver_conf {
 	const char *spec;  /* unix:/path, local:/path, inet:port@host, inet6: */
 	int backlog;
 	unsigned workers;  /* threads running the steps */
+	unsigned watchers; /* of them waiting for events at once; 0: cores */
 	const struct mserver_ops *ops;
 	void *arg;         /* the filter's own, for mserver_arg */
 	/* log: a line at a syslog priority; NULL: none */

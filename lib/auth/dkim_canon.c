@@ -212,6 +212,42 @@ dkim_body_eol(struct dkim_body *b)
 	b->in_line = false;
 }
 
+/* which octets a canonicalisation looks at: 1 line ends, 2 blanks */
+static const unsigned char dkim_body_class[256] = {
+    ['\r'] = 1, ['\n'] = 1, [' '] = 2, ['\t'] = 2};
+
+/* dkim_body_plain - an octet that only ever goes through as it is */
+static inline bool
+dkim_body_plain(const struct dkim_body *b, unsigned char c)
+{
+	return !(dkim_body_class[c] &
+		 (b->canon == DKIM_CANON_RELAXED ? 3 : 1));
+}
+
+/* dkim_body_run - n plain octets: the first decides what the line held
+ * back, the rest are copied as they are (most of a body) */
+static void
+dkim_body_run(struct dkim_body *b, const unsigned char *p, size_t n)
+{
+	dkim_body_content(b, p[0]);
+	p++;
+	n--;
+	b->total += n;
+	while (n > 0) {
+		size_t room = sizeof(b->out) - b->olen, k;
+
+		if (room == 0) {
+			dkim_body_flush(b);
+			continue;
+		}
+		k = n < room ? n : room;
+		memcpy(b->out + b->olen, p, k);
+		b->olen += k;
+		p += k;
+		n -= k;
+	}
+}
+
 /* dkim_body_update - feed body octets with CRLF line ends, any split */
 void
 dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t n)
@@ -219,6 +255,15 @@ dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = p[i];
 
+		if (!b->cr && dkim_body_plain(b, c)) {
+			size_t j = i + 1;
+
+			while (j < n && dkim_body_plain(b, p[j]))
+				j++;
+			dkim_body_run(b, p + i, j - i);
+			i = j - 1;
+			continue;
+		}
 		if (b->cr) {
 			b->cr = false;
 			if (c == '\n') {

@@ -236,16 +236,18 @@ mimetext_header(const char *value)
 	bool after_word = false;
 
 	/* unfold: CR, LF + following blanks become one space */
-	for (s = value; *s; s++) {
-		if (*s == '\r')
-			continue;
+	for (s = value; *s != '\0';) {
+		size_t run = strcspn(s, "\r\n");
+
+		sb_putn(&u, s, run);
+		s += run;
 		if (*s == '\n') {
 			while (s[1] == ' ' || s[1] == '\t')
 				s++;
 			sb_putn(&u, " ", 1);
-			continue;
 		}
-		sb_putn(&u, s, 1);
+		if (*s != '\0')
+			s++;
 	}
 	sb_putn(&u, "", 0);
 	if (u.nomem) {
@@ -258,6 +260,13 @@ mimetext_header(const char *value)
 	i = strlen(s);
 	while (i > 0 && isspace((unsigned char)s[i - 1]))
 		i--;
+	/* most values have no encoded word: they are done */
+	if (memmem(s, i, "=?", 2) == NULL) {
+		char *plain = strndup(s, i);
+
+		free(u.s);
+		return plain;
+	}
 	/* encoded words; blanks between two of them are dropped */
 	for (size_t p = 0; p < i;) {
 		const char *end;

@@ -34,6 +34,7 @@
 /* one message as the rules see it, built lazily */
 struct sr_view {
 	const struct score_message *msg;
+	char **decoded; /* each header's value decoded once, on first use */
 	struct mimetext mt;
 	bool mt_built, mt_failed;
 	pcre2_match_data *md;
@@ -126,10 +127,23 @@ sr_name_of(const char *value, char *out, size_t outlen)
  * each field of that name decoded and unfolded with a newline after it,
  * all joined; NULL when there is no such field. *nomem on failure.
  */
-static char *
-sr_header_value(const struct score_message *msg, const struct sr_rule *r,
-		bool *nomem)
+/* sr_decoded - header i's value decoded (mimetext_header), kept for the
+ * other rules that test the same field; NULL when memory ran out */
+static const char *
+sr_decoded(struct sr_view *v, size_t i)
 {
+	if (v->decoded == NULL &&
+	    (v->decoded = calloc(v->msg->nheaders, sizeof(char *))) == NULL)
+		return NULL;
+	if (v->decoded[i] == NULL)
+		v->decoded[i] = mimetext_header(v->msg->header_values[i]);
+	return v->decoded[i];
+}
+
+static char *
+sr_header_value(struct sr_view *v, const struct sr_rule *r, bool *nomem)
+{
+	const struct score_message *msg = v->msg;
 	bool all = strcmp(r->header, "ALL") == 0;
 	size_t first = 0, last = 0, count = 0;
 	struct strbuf acc = STRBUF_INIT;
@@ -180,7 +194,7 @@ sr_header_value(const struct score_message *msg, const struct sr_rule *r,
 		} else if (r->hmods & SR_HMOD_RAW) {
 			sr_raw_value(&acc, value);
 		} else {
-			char *dec = mimetext_header(value);
+			const char *dec = sr_decoded(v, i);
 
 			if (dec == NULL) {
 				*nomem = true;
@@ -188,7 +202,6 @@ sr_header_value(const struct score_message *msg, const struct sr_rule *r,
 			}
 			sb_puts(&acc, dec);
 			sb_putc(&acc, '\n');
-			free(dec);
 		}
 	}
 	if (sb_failed(&acc))
@@ -204,7 +217,7 @@ sr_header_value(const struct score_message *msg, const struct sr_rule *r,
 static bool
 sr_test_header(struct sr_view *v, const struct sr_rule *r, bool *nomem)
 {
-	char *val = sr_header_value(v->msg, r, nomem);
+	char *val = sr_header_value(v, r, nomem);
 	const char *subject;
 	bool m;
 
@@ -402,6 +415,9 @@ out:
 	}
 	if (v.mt_built && !v.mt_failed)
 		mimetext_free(&v.mt);
+	for (size_t i = 0; v.decoded != NULL && i < msg->nheaders; i++)
+		free(v.decoded[i]);
+	free(v.decoded);
 	pcre2_match_data_free(v.md);
 	free(hit);
 	return rc;
