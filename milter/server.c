@@ -19,8 +19,10 @@
  * until all of those are stuck inside a step (srv_watch, srv_rescuer).
  *
  * Memory per connection is bounded: a frame larger than MPROTO_FRAME_MAX
- * ends the connection; a partial frame is kept in a buffer of its own
- * size only until it is complete, so an idle connection holds no buffer.
+ * ends the connection; a body chunk that arrives in pieces goes to the
+ * filter piece by piece; any other partial frame is kept in a buffer of
+ * its own size only until it is complete, so an idle connection, or one
+ * in the middle of a 10 MB body, holds no buffer.
  */
 #include "build.h" /* first: feature macros */
 
@@ -65,6 +67,8 @@ struct mserver_sess {
 	uint32_t actions, steps; /* agreed with the MTA */
 	unsigned char *pend;     /* a frame not yet complete */
 	size_t pend_len, pend_cap;
+	size_t stream_left;      /* bytes of a body chunk still to come */
+	bool stream_run;         /* and whether its step runs */
 	struct strbuf mac[MPM_COUNT]; /* each stage's name\0value\0 pairs */
 	struct strbuf out;            /* replies not yet written */
 	char reply[1024];             /* a reject's reply text, or "" */
@@ -627,23 +631,18 @@ sess_flush(struct mserver_sess *s)
 	return rc;
 }
 
-/* pend_keep - keep n bytes of a frame not yet complete; -1 no memory */
+/* pend_room - room for a partial frame of need bytes; -1 no memory */
 static int
-pend_keep(struct mserver_sess *s, const unsigned char *p, size_t n,
-	  size_t need)
+pend_room(struct mserver_sess *s, size_t need)
 {
-	if (need < n)
-		need = n;
-	if (s->pend_cap < need) {
-		unsigned char *b = realloc(s->pend, need);
+	unsigned char *b;
 
-		if (b == NULL)
-			return -1;
-		s->pend = b;
-		s->pend_cap = need;
-	}
-	memmove(s->pend, p, n);
-	s->pend_len = n;
+	if (s->pend_cap >= need)
+		return 0;
+	if ((b = realloc(s->pend, need)) == NULL)
+		return -1;
+	s->pend = b;
+	s->pend_cap = need;
 	return 0;
 }
 
@@ -659,39 +658,118 @@ pend_done(struct mserver_sess *s)
 	}
 }
 
-/* sess_read_pending - complete the partial frame; 1 read more, 0 the
- * socket is empty, -1 end */
+/* too_big - the one log line for an oversized frame */
 static int
-sess_read_pending(struct mserver_sess *s)
+too_big(struct mserver_sess *s)
 {
-	long want = mproto_frame_len(s->pend, s->pend_len);
-	size_t need = want > 0 ? (size_t)want : 4;
-	ssize_t n;
+	srv_log(s->srv, LOG_WARNING,
+		"MTA sent a frame over %d bytes: connection dropped",
+		MPROTO_FRAME_MAX);
+	return -1;
+}
 
-	if (s->pend_cap < need && pend_keep(s, s->pend, s->pend_len, need) != 0)
+/* stream_start - a body chunk whose frame is not all here: its step
+ * starts now and its bytes go to the filter as they arrive, so a
+ * connection in the middle of a big message holds no chunk buffer */
+static void
+stream_start(struct mserver_sess *s, size_t datalen)
+{
+	struct mproto_step st = mproto_transition(&s->state, MPC_BODY);
+
+	if (st.abort && s->srv->conf.ops->abort != NULL)
+		s->srv->conf.ops->abort(s);
+	s->stream_run = st.run;
+	s->stream_left = datalen;
+}
+
+/* stream_feed - up to n bytes of the body chunk being streamed; the
+ * bytes used */
+static size_t
+stream_feed(struct mserver_sess *s, const unsigned char *p, size_t n)
+{
+	size_t k = n < s->stream_left ? n : s->stream_left;
+
+	if (k > 0 && s->stream_run && s->srv->conf.ops->body != NULL)
+		(void)s->srv->conf.ops->body(s, p, k);
+	s->stream_left -= k;
+	if (s->stream_left == 0 && s->stream_run)
+		sess_reply(s, MPC_BODY, MV_CONTINUE);
+	return k;
+}
+
+/* pend_feed - bytes towards the partial frame: its header first, then
+ * (unless it is a body chunk, which streams) the rest; the bytes used,
+ * or -1 to end the connection */
+static long
+pend_feed(struct mserver_sess *s, const unsigned char *p, size_t n)
+{
+	size_t need = 5, k;
+	long want = mproto_frame_len(s->pend, s->pend_len);
+
+	if (want < 0)
+		return too_big(s);
+	if (s->pend_len >= 5)
+		need = (size_t)want;
+	if (pend_room(s, need) != 0)
 		return -1;
-	n = read(s->fd, s->pend + s->pend_len, need - s->pend_len);
-	if (n == 0)
-		return -1;
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	s->pend_len += (size_t)n;
+	k = need - s->pend_len < n ? need - s->pend_len : n;
+	memcpy(s->pend + s->pend_len, p, k);
+	s->pend_len += k;
 	if (s->pend_len < need)
-		return 1;
-	if (want == 0) {
-		/* the length is known now */
-		if (mproto_frame_len(s->pend, s->pend_len) < 0) {
-			srv_log(s->srv, LOG_WARNING,
-				"MTA sent a frame over %d bytes: connection "
-				"dropped",
-				MPROTO_FRAME_MAX);
-			return -1;
+		return (long)k;
+	want = mproto_frame_len(s->pend, s->pend_len);
+	if (want < 0)
+		return too_big(s);
+	if (s->pend_len < (size_t)want) {
+		if (s->pend[4] == MPC_BODY) {
+			stream_start(s, (size_t)want - 5);
+			pend_done(s);
 		}
-		return 1;
+		return (long)k;
 	}
-	n = sess_frame(s, s->pend, s->pend_len);
+	if (sess_frame(s, s->pend, s->pend_len) != 0)
+		return -1;
 	pend_done(s);
-	return n < 0 ? -1 : 1;
+	return (long)k;
+}
+
+/* sess_input - n bytes from the MTA: every whole command runs, a body
+ * chunk cut short streams, anything else cut short waits in pend */
+static int
+sess_input(struct mserver_sess *s, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		long want;
+		size_t used;
+
+		if (s->stream_left > 0) {
+			used = stream_feed(s, p, n);
+		} else if (s->pend_len > 0) {
+			long k = pend_feed(s, p, n);
+
+			if (k < 0)
+				return -1;
+			used = (size_t)k;
+		} else if ((want = mproto_frame_len(p, n)) < 0) {
+			return too_big(s);
+		} else if (want > 0 && (size_t)want <= n) {
+			if (sess_frame(s, p, (size_t)want) != 0)
+				return -1;
+			used = (size_t)want;
+		} else if (want > 0 && n >= 5 && p[4] == MPC_BODY) {
+			stream_start(s, (size_t)want - 5);
+			used = 5 + stream_feed(s, p + 5, n - 5);
+		} else {
+			if (pend_room(s, n < 5 ? 5 : n) != 0)
+				return -1;
+			memcpy(s->pend, p, n);
+			s->pend_len = n;
+			used = n;
+		}
+		p += used;
+		n -= used;
+	}
+	return 0;
 }
 
 /* sess_serve - read what the socket holds, run each whole command in
@@ -700,18 +778,8 @@ static bool
 sess_serve(struct mserver_sess *s, unsigned char *buf)
 {
 	for (int round = 0; round < MSERVER_ROUNDS; round++) {
-		size_t off = 0;
-		ssize_t n;
-		int rc;
+		ssize_t n = read(s->fd, buf, MSERVER_READ);
 
-		if (s->pend_len > 0) {
-			if ((rc = sess_read_pending(s)) < 0)
-				goto end;
-			if (rc == 0)
-				break;
-			continue;
-		}
-		n = read(s->fd, buf, MSERVER_READ);
 		if (n == 0)
 			goto end;
 		if (n < 0) {
@@ -719,29 +787,8 @@ sess_serve(struct mserver_sess *s, unsigned char *buf)
 				break;
 			goto end;
 		}
-		while (off < (size_t)n) {
-			long want = mproto_frame_len(buf + off, (size_t)n - off);
-
-			if (want < 0) {
-				srv_log(s->srv, LOG_WARNING,
-					"MTA sent a frame over %d bytes: "
-					"connection dropped",
-					MPROTO_FRAME_MAX);
-				goto end;
-			}
-			if (want == 0 || (size_t)want > (size_t)n - off)
-				break;
-			if (sess_frame(s, buf + off, (size_t)want) != 0)
-				goto end;
-			off += (size_t)want;
-		}
-		if (off < (size_t)n) {
-			long want = mproto_frame_len(buf + off, (size_t)n - off);
-
-			if (pend_keep(s, buf + off, (size_t)n - off,
-				      want > 0 ? (size_t)want : 4) != 0)
-				goto end;
-		}
+		if (sess_input(s, buf, (size_t)n) != 0)
+			goto end;
 		if ((size_t)n < MSERVER_READ)
 			break; /* the socket is empty: no read for EAGAIN */
 	}

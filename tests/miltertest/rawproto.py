@@ -8,6 +8,8 @@ end-of-header and a default body before end of message) and overflows
 its own stack on header values over a few KB. This client speaks the
 wire protocol itself (4-byte length, command byte, data), offering what
 Postfix 3.7 offers, to check: a body with no header and no end-of-header,
+frames that arrive in pieces (a header cut inside its length, a body
+chunk in three writes),
 end of message right after RCPT, a signed message with no body chunk at
 all, commands out of order (libmilter aborts the message and ignores
 them), header values of 60,000-65,000 bytes and of 64 KiB (libmilter
@@ -19,6 +21,7 @@ check; exit status 1 if any failed.
 import socket
 import struct
 import sys
+import time
 
 PORT = int(sys.argv[1])
 AUTHSERV = sys.argv[2]
@@ -94,6 +97,15 @@ class Milter:
                 edits.append((cmd, 0, "", data.decode(errors="replace")))
             else:
                 return cmd, edits
+
+    def send_split(self, cmd, data, cuts):
+        """one frame in pieces, cut at these offsets, 50 ms apart"""
+        frame = struct.pack(">I", len(data) + 1) + cmd.encode() + data
+        last = 0
+        for cut in list(cuts) + [len(frame)]:
+            self.s.sendall(frame[last:cut])
+            last = cut
+            time.sleep(0.05)
 
     def close(self):
         try:
@@ -196,6 +208,23 @@ def tag_cases(data):
           removed == [(3, "Authentication-Results", ""),
                       (1, "Authentication-Results", "")],
           "forged A-R #3 and #1 removed, highest first; foreign #2 kept")
+
+    # frames that arrive in pieces: the first header cut inside its
+    # length field and again inside its value, the body chunk in three
+    # writes (authtag streams it to the checks): the message verifies
+    fields, body = read_message(data + "/pass.eml")
+    envelope(m, "<bounce@pass.example.com>")
+    name, value = fields[0]
+    m.send_split("L", name.encode() + b"\0" + value.encode() + b"\0",
+                 [2, 9])
+    for name, value in fields[1:]:
+        m.header(name, value)
+    m.step("N")
+    raw = body.encode()
+    m.send_split("B", raw, [3, 7, 5 + len(raw) // 2])
+    final, edits = m.eom()
+    check(tagged(final, edits, "dkim=pass", "dmarc=pass"),
+          "header and body frames in pieces: dkim=pass")
 
     # header values just under libmilter's 64 KiB packet
     envelope(m)
