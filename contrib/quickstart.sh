@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 # README's second command, "make check" (tests/deps.sh), which refuses to
 # touch a host whose MTA is configured unless AUTHTAG_TEST_INSTALL=yes.
 PACKAGES="build-essential autoconf automake pkg-config
-  libmilter-dev libunbound-dev libssl-dev libpcre2-dev
+  libunbound-dev libssl-dev libpcre2-dev
   libsqlite3-dev libhiredis-dev zlib1g-dev
   libcmocka-dev libyaml-dev valgrind publicsuffix dns-root-data
   iproute2 procps"
