@@ -42,8 +42,9 @@
 /* authtag -V says why the daemon speaks the protocol itself (README,
  * "Why not libmilter", has the measurements) */
 #define AUTHTAG_WHY_NOT_LIBMILTER                                              \
-	"libmilter left: its thread per connection and poll per command "      \
-	"cost 38-42% of authtag's CPU per message"
+	"libmilter left: a filter doing nothing costs 0.15-0.20 ms of CPU "    \
+	"per message on it, 0.03-0.04 on this server; authtag 0.10-0.21 ms "   \
+	"less per message"
 
 struct authtag_opts {
 	const char *config_path; /* -c; NULL: the default, if it exists */
