@@ -25,6 +25,9 @@
 #include "store/store.h"
 #include "strbuf.h"
 
+/* distinct rows that make the writer flush before flush_ms is up */
+#define RR_FLUSH_ROWS 4096
+
 struct rr_entry {
 	struct rr_entry *next;
 	uint64_t hash;
@@ -193,6 +196,10 @@ report_rec_add(struct report_rec *rec, const struct report_row *row,
 	e->end = start + rec->period;
 	e->count = 1;
 	rr_grow(&rec->live);
+	/* a busy server with many sources: write now rather than hold
+	 * every distinct row of flush_ms in memory */
+	if (rec->live.n + 1 == RR_FLUSH_ROWS)
+		pthread_cond_signal(&rec->wake);
 	if (rec->live.nslots == 0) { /* no memory for the first slots */
 		free(e->group);
 		free(e->row);
@@ -343,8 +350,10 @@ rr_thread(void *arg)
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_mutex_lock(&rec->lock);
-		while (!rec->stop && pthread_cond_timedwait(
-					 &rec->wake, &rec->lock, &until) == 0)
+		/* woken early only for a stop or a live table this big */
+		while (!rec->stop && rec->live.n < RR_FLUSH_ROWS &&
+		       pthread_cond_timedwait(&rec->wake, &rec->lock,
+					      &until) == 0)
 			;
 		stop = rec->stop;
 		pthread_mutex_unlock(&rec->lock);
