@@ -161,7 +161,8 @@ start_authtag() {
 # start_null - the null milter ($1 NAME, $2 options)
 start_null() {
 	rm -f "$W/sock/$1.sock"
-	"$BUILD/tests/bench/nullmilter" $2 -p "unix:$W/sock/$1.sock" \
+	# umask 000: Postfix (its own user) connects to the socket too
+	(umask 000; exec "$BUILD/tests/bench/nullmilter" $2 -p "unix:$W/sock/$1.sock") \
 	    >>"$W/$1.log" 2>&1 &
 	remember $! "$1"
 	eval "PID_$1=$!"
