@@ -610,6 +610,16 @@ main(int argc, char **argv)
 		     MLOG_SYSLOG_PATH);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* glibc gives each new thread an arena of its own, up to 8 per
+	 * core; a worker that steps in while others wait for DNS would
+	 * keep one for good: two per core are enough for the few that
+	 * take the load (measured: RSS 29 -> 39 MB from 1M to 2M messages
+	 * without the cap) */
+	{
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		(void)mallopt(M_ARENA_MAX, ncpu > 0 ? (int)ncpu * 2 : 2);
+	}
 	/* blocked before any thread exists, so every thread inherits it;
 	 * main unblocks its own in msig_start */
 	msig_block();

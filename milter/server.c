@@ -58,7 +58,10 @@
 #define MSERVER_KEEP_PENDING 4096 /* partial-frame buffers kept for reuse */
 #define MSERVER_KEEP_OUT 65536    /* reply buffers kept for reuse */
 #define MSERVER_EMFILE_MS 100     /* no descriptor: accept again after */
-#define MSERVER_RESCUE_MS 5       /* every watcher stuck this long: one more */
+/* every watcher stuck this long: one more. Long enough that a watcher
+ * only waiting for a core (the machine busy) rarely looks stuck, short
+ * next to a DNS wait that goes out to the network */
+#define MSERVER_RESCUE_MS 20
 
 struct mserver_sess {
 	int fd;
