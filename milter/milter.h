@@ -5,8 +5,8 @@
  * the signal loop, reload and shutdown), daemon.c (process plumbing:
  * detaching, PID file, unix socket files, privileges), shared.c (the
  * current engine, reference counted, and the count of open messages),
- * proto.c and server.c (the milter protocol and the server that speaks
- * it: proto.h, server.h), callbacks.c (the protocol steps that feed
+ * proto.c, server.c and session.c (the milter protocol, and the server
+ * that speaks it: proto.h, server.h), callbacks.c (the protocol steps that feed
  * lib/engine and apply its edits), summary.c (the one log line per message) and log.c
  * (syslog and stderr). Nothing here knows how a check works: that is
  * lib/engine.h.

@@ -10,8 +10,11 @@
  *   FAILALLOC_ARM=PATH start counting when PATH is fopen()ed (authtag-check
  *                      opens the message after its set-up); ARM=accept
  *                      starts at the first accept() and counts only
- *                      threads other than the one that called it (the
- *                      daemon: its connection threads)
+ *                      threads other than the one that called it (a
+ *                      daemon with a thread per connection), or at the
+ *                      first accept4() and counts every thread (the
+ *                      authtag daemon: any worker may serve any
+ *                      connection, the one that accepted included)
  *   FAILALLOC_NFILE=F  with ARM=accept: at every accepted connection, the
  *                      count starts again from 0 and N is read from F, and
  *                      the previous connection's count goes to
@@ -54,6 +57,7 @@ static void *(*fa_real_realloc)(void *, size_t);
 static void (*fa_real_free)(void *);
 static FILE *(*fa_real_fopen)(const char *, const char *);
 static int (*fa_real_accept)(int, struct sockaddr *, socklen_t *);
+static int (*fa_real_accept4)(int, struct sockaddr *, socklen_t *, int);
 
 static _Alignas(16) char fa_arena[8192];
 static size_t fa_arena_used;
@@ -78,6 +82,7 @@ fa_init(void)
 	fa_real_free = dlsym(RTLD_NEXT, "free");
 	fa_real_fopen = dlsym(RTLD_NEXT, "fopen");
 	fa_real_accept = dlsym(RTLD_NEXT, "accept");
+	fa_real_accept4 = dlsym(RTLD_NEXT, "accept4");
 	atomic_store(&fa_initing, 0);
 }
 
@@ -263,6 +268,24 @@ accept(int fd, struct sockaddr *sa, socklen_t *len)
 	if (rc >= 0 && arm != NULL && strcmp(arm, "accept") == 0) {
 		fa_arm_thread = pthread_self();
 		fa_thread_only = 1;
+		if (getenv("FAILALLOC_NFILE") != NULL)
+			fa_next_connection();
+		atomic_store(&fa_armed, 1);
+	}
+	return rc;
+}
+
+int
+accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	const char *arm;
+	int rc;
+
+	fa_init();
+	rc = fa_real_accept4(fd, sa, len, flags);
+	arm = getenv("FAILALLOC_ARM");
+	if (rc >= 0 && arm != NULL && strcmp(arm, "accept") == 0) {
+		fa_thread_only = 0;
 		if (getenv("FAILALLOC_NFILE") != NULL)
 			fa_next_connection();
 		atomic_store(&fa_armed, 1);

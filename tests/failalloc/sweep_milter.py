@@ -18,7 +18,7 @@ the milter protocol as Postfix 3.7 does, and sorts what came back:
             added, accepted;
   tempfail  a 4xx reply: the MTA keeps the message and the client
             retries;
-  dropped   the connection closed without a reply: libmilter could not
+  dropped   the connection closed without a reply: the daemon could not
             go on (the MTA then applies milter_default_action);
   wrong     anything else, e.g. accepted with the forged claim left in,
             or a partial tag; the daemon dying is wrong too.
@@ -151,7 +151,7 @@ check(ref_final == "a" and
           e[3].startswith(" %s;" % AUTHSERV) and "dmarc=fail" in e[3]
           for e in mine),
       "reference message: accepted, dmarc=fail tag added, forged A-R and "
-      "X-Spam-Status deleted (%d allocations in its connection thread)"
+      "X-Spam-Status deleted (%d allocations for its connection)"
       % total)
 
 counts = {"tagged": 0, "untagged": 0, "tempfail": 0, "dropped": 0}

@@ -3,7 +3,7 @@
 #
 # Starts authtag on 127.0.0.1:<free port> with tests/failalloc/failalloc.so
 # preloaded and runs sweep_milter.py against it: one forged message per
-# N, the N-th allocation of that connection's thread failing. Stops the
+# N, the N-th allocation made for that connection failing. Stops the
 # daemon by PID and checks it exited 0. FAILALLOC_STEP (default 7) sets
 # the stride over N.
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
