@@ -57,8 +57,6 @@ struct mconn {
 	struct milter_engine *me; /* the engine this connection uses */
 	struct engine_conn *ec;
 	unsigned long seq;     /* connection number, for logs */
-	uint32_t steps;   /* MPP_* agreed with the MTA */
-	uint32_t actions; /* MPA_* agreed with the MTA */
 	char client_ip[INET6_ADDRSTRLEN];
 	struct mmsg *msg;
 	unsigned nmsgs; /* messages seen on this connection */
@@ -137,10 +135,6 @@ mc_negotiate(struct mserver_sess *ctx, struct mserver_neg *neg)
 	neg->symlists[MPM_ENVFROM] = "i {auth_authen} {auth_type}";
 	neg->symlists[MPM_EOH] = "i";
 	neg->symlists[MPM_EOM] = "i";
-	if (mc != NULL) {
-		mc->actions = neg->actions & neg->mta_actions;
-		mc->steps = neg->steps & neg->mta_steps;
-	}
 	if ((neg->mta_actions & (MPA_ADDHDRS | MPA_CHGHDRS)) !=
 	    (MPA_ADDHDRS | MPA_CHGHDRS))
 		mlog(LOG_WARNING,
@@ -252,7 +246,7 @@ mc_header(struct mserver_sess *ctx, const char *name, const char *value)
 
 	if (m == NULL || m->em == NULL || name == NULL || value == NULL)
 		return MV_CONTINUE;
-	if (mc->steps & MPP_HDR_LEADSPC) {
+	if (mserver_sess_steps(ctx) & MPP_HDR_LEADSPC) {
 		engine_msg_header(m->em, name, value);
 	} else {
 		/* the MTA stripped the space after the colon; put back the
@@ -339,7 +333,8 @@ mc_apply_edits(struct mserver_sess *ctx, struct mconn *mc,
 
 		/* with LEADSPC the MTA adds no space after the colon */
 		snprintf(v, sizeof(v), "%s%s",
-			 mc->steps & MPP_HDR_LEADSPC ? " " : "", h->value);
+			 mserver_sess_steps(ctx) & MPP_HDR_LEADSPC ? " " : "",
+			 h->value);
 		if (mserver_sess_insheader(ctx, 0, h->name, v) != 0) {
 			mlog(LOG_WARNING, "%s: could not add the %s header",
 			     mc->msg->queue_id, h->name);

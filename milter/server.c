@@ -26,18 +26,13 @@
  */
 #include "build.h" /* first: feature macros */
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -298,6 +293,7 @@ srv_watch(struct mserver *srv)
 	go = !srv->stopping;
 	if (go)
 		srv->watching++;
+	srv->steps_done++; /* a turn ended (or the first begins) */
 	pthread_mutex_unlock(&srv->plock);
 	return go;
 }
@@ -308,15 +304,6 @@ srv_unwatch(struct mserver *srv)
 {
 	pthread_mutex_lock(&srv->plock);
 	srv->watching--;
-	pthread_mutex_unlock(&srv->plock);
-}
-
-/* srv_turn_done - a worker finished a turn (counted for the rescuer) */
-static void
-srv_turn_done(struct mserver *srv)
-{
-	pthread_mutex_lock(&srv->plock);
-	srv->steps_done++;
 	pthread_mutex_unlock(&srv->plock);
 }
 
@@ -381,7 +368,6 @@ srv_worker(void *arg)
 			sess_end(s);
 		else if (srv_arm(srv, s->fd, s, EPOLL_CTL_MOD) != 0)
 			sess_end(s);
-		srv_turn_done(srv);
 	}
 	free(buf);
 	return NULL;
