@@ -14,7 +14,8 @@
 # Everything it starts is recorded by PID and stopped by the EXIT trap.
 #
 # Environment: BENCH_OUT (results dir), BENCH_MSGS (2000), BENCH_PHASES
-# ("micro targets e2e"; also "before", "profile", "mem", "hold"), BENCH_MEM_MSGS
+# ("micro targets e2e"; also "before", "profile", "open", "mem", "hold",
+# "e2e_profile"), BENCH_OPEN_SECS (30), BENCH_MEM_MSGS
 # (1000000: RSS compared after it and after twice it), BENCH_MEM_SECS (420),
 # BENCH_E2E_MSGS (10000), BENCH_E2E_ROUNDS (3), BENCH_DNS_PORT (a free
 # one), BENCH_KEEP=1,
@@ -229,9 +230,7 @@ syscalls() {
 
 # targets - the measurements behind issue 12's targets 2 to 5
 targets() {
-	log "target 4: open loop at 1,000 msgs/s, 32 clients"
-	run_setup authtag.open1000 -c 32 -r 1000 -n $((NMSG * 2))
-	run_setup chain -c 32 -r 1000 -n $((NMSG * 2)) -l chain.open1000
+	open
 
 	log "target 3: authtag on one core vs two (taskset), then perf"
 	stop_named authtag
@@ -247,6 +246,19 @@ targets() {
 
 	mem
 	hold
+}
+
+# open - target 4: open loop at 1,000 msgs/s offered by 32 clients for
+# BENCH_OPEN_SECS (30) seconds (a p99 of 30,000 messages, not of a few
+# thousand), each message's latency into $OUT/open-latency.txt; then
+# the chain for a shorter while (its queue grows without bound)
+open() {
+	secs=${BENCH_OPEN_SECS:-30}
+	log "target 4: open loop at 1,000 msgs/s, 32 clients, $secs s"
+	run_setup authtag -c 8 -l warm.authtag >/dev/null 2>&1
+	run_setup authtag.open1000 -c 32 -r 1000 -n $((secs * 1000)) \
+	    -L "$OUT/open-latency.txt"
+	run_setup chain -c 32 -r 1000 -n $((NMSG * 2)) -l chain.open1000
 }
 
 # mem - target 5: RSS after BENCH_MEM_MSGS messages and after as many more
@@ -269,8 +281,27 @@ hold() {
 	    cut -c1-160 >&2
 }
 
-# pf_run - one Postfix end-to-end run with the given smtpd_milters
-pf_run() { # $1 label, $2 milters
+# cpu_now - the machine's CPU time so far, in clock ticks: "busy iowait
+# steal" (busy = user, nice, system, irq, softirq; steal = what the
+# hypervisor gave to others; from /proc/stat)
+cpu_now() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $6, $9 }' /proc/stat
+}
+
+# proc_ticks - user + system ticks of the given PIDs (0 for none)
+proc_ticks() {
+	t=0
+	for p in "$@"; do
+		[ -r "/proc/$p/stat" ] || continue
+		t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
+	done
+	echo "$t"
+}
+
+# pf_run - one Postfix end-to-end run with the given smtpd_milters; the
+# E2E line also says how busy the machine was and what the milter used:
+# when the cores are full, the milter's CPU is what Postfix loses
+pf_run() { # $1 label, $2 milters, $3 the milter's PIDs (none: bare)
 	PF=$W/pf
 	postfix -c "$PF/etc" stop >/dev/null 2>&1
 	rm -rf "$PF"
@@ -300,6 +331,15 @@ pf_run() { # $1 label, $2 milters
 	postfix -c "$PF/etc" start >/dev/null 2>&1 ||
 	    die "postfix did not start (see $PF/log/postfix.log)"
 	sleep 1
+	if [ -n "${E2E_PERF:-}" ]; then # the whole machine, by process name
+		p0=$(date +%s.%N)
+		perf record -a -F 499 -o "$W/perf-e2e.data" -- sleep 600 \
+		    >"$W/perf-e2e.log" 2>&1 &
+		perfpid=$!
+		sleep 0.5
+	fi
+	c0=$(cpu_now)
+	m0=$(proc_ticks ${3:-})
 	t0=$(date +%s.%N)
 	timeout 900 smtp-source -s 20 -m "$E2E_MSGS" -l 2048 \
 	    -f bench@e2e.example -t rcpt@sink.example "127.0.0.1:$SMTP_PORT" \
@@ -311,38 +351,93 @@ pf_run() { # $1 label, $2 milters
 		sleep 0.2; i=$((i + 1))
 	done
 	t2=$(date +%s.%N)
+	c1=$(cpu_now)
+	m1=$(proc_ticks ${3:-})
+	if [ -n "${E2E_PERF:-}" ]; then
+		pkill -INT -P "$perfpid" sleep 2>/dev/null
+		wait "$perfpid"
+		p1=$(date +%s.%N)
+	fi
 	postfix -c "$PF/etc" stop >/dev/null 2>&1
 	sleep 1
 	sent=$(grep -c 'status=sent' "$PF/log/postfix.log")
 	line=$(awk -v l="$1" -v n="$E2E_MSGS" -v s="$sent" -v a="$t0" -v b="$t1" -v c="$t2" \
-	    'BEGIN { printf "E2E label=%s msgs=%d sent=%d accept_s=%.2f total_s=%.2f msgs_s=%.1f\n", l, n, s, b - a, c - a, s / (c - a) }')
+	    -v c0="$c0" -v c1="$c1" -v m="$((m1 - m0))" -v hz="$(getconf CLK_TCK)" \
+	    -v ncpu="$(nproc)" 'BEGIN { split(c0, x, " "); split(c1, y, " ")
+		secs = c - a; busy = (y[1] - x[1]) / hz; io = (y[2] - x[2]) / hz
+		st = (y[3] - x[3]) / hz
+		printf "E2E label=%s msgs=%d sent=%d accept_s=%.2f total_s=%.2f msgs_s=%.1f busy_pct=%.0f iowait_pct=%.0f steal_pct=%.0f cpu_ms_msg=%.3f milter_cpu_ms_msg=%.3f\n",
+		    l, n, s, b - a, secs, s / secs, 100 * busy / (secs * ncpu),
+		    100 * io / (secs * ncpu), 100 * st / (secs * ncpu),
+		    1000 * busy / s, 1000 * m / hz / s }')
 	echo "$line" | tee -a "$RAW" >&2
+	if [ -n "${E2E_PERF:-}" ]; then
+		# samples per process name -> ms of CPU per message delivered
+		perf report -i "$W/perf-e2e.data" --stdio --sort comm 2>/dev/null |
+		    awk -v l="$1" -v n="$sent" -v a="$p0" -v c="$p1" -v ncpu="$(nproc)" \
+		    '$1 ~ /%$/ && $2 != "swapper" { sub("%", "", $1)
+			printf "E2EPERF label=%s comm=%s ms_msg=%.3f\n", l, $2, $1 / 100 * (c - a) * ncpu * 1000 / n }' \
+		    >>"$RAW"
+		# and Postfix's own processes by function: where a milter
+		# makes Postfix work
+		for c in cleanup smtpd; do
+			echo "== $1: $c, by library and function (% of all samples)"
+			perf report -i "$W/perf-e2e.data" --stdio --comms "$c" \
+			    --sort dso,symbol --percent-limit 0.2 2>/dev/null |
+			    grep '%' | head -30
+		done >"$OUT/perf-e2e-${1#perf.}.txt"
+		rm -f "$W/perf-e2e.data"
+	fi
 }
 
-# e2e - Postfix bare, with authtag, with opendkim+opendmarc, one run
+# e2e - Postfix bare, with authtag, with a do-nothing filter that adds
+# one header, and with opendkim+opendmarc
 e2e() {
 	SMTP_PORT=$(pick_port 25250)
 	SINK_PORT=$(pick_port $((SMTP_PORT + 1)))
 	smtp-sink -u nobody -c "127.0.0.1:$SINK_PORT" 256 >"$W/sink.log" 2>&1 &
 	remember $! sink
-	# bare and with authtag alternate, BENCH_E2E_ROUNDS (3) times each:
+	# bare, with authtag and with the do-nothing filter take turns,
+	# BENCH_E2E_ROUNDS (3) times each, the order rotated every round:
 	# Postfix's own speed here varies from run to run (its queue is on
-	# disk), report.sh takes the median of each
+	# disk), report.sh takes the median of each. The do-nothing filter
+	# (the libmilter one with -a: it skips every step and adds one
+	# header at end of message) is what Postfix pays for any tagging
+	# milter, whatever the milter does
+	set -- bare authtag null-header
 	r=0
 	while [ $r -lt "${BENCH_E2E_ROUNDS:-3}" ]; do
-		if [ $((r % 2)) = 0 ]; then
-			pf_run postfix-bare ""
-			pf_run postfix-authtag "unix:$W/sock/authtag.sock"
-		else
-			pf_run postfix-authtag "unix:$W/sock/authtag.sock"
-			pf_run postfix-bare ""
-		fi
+		for s in "$@"; do
+			case $s in
+			bare) pf_run postfix-bare "" ;;
+			authtag) pf_run postfix-authtag "unix:$W/sock/authtag.sock" "$PID_authtag" ;;
+			null-header) pf_run postfix-null-header "unix:$W/sock/null_a.sock" "$PID_null_a" ;;
+			esac
+		done
+		set -- "$2" "$3" "$1"
 		r=$((r + 1))
 	done
-	# what Postfix itself pays for a milter that adds one header (the
-	# least any tagging milter asks): the do-nothing filter with -a
-	pf_run postfix-null-header "unix:$W/sock/null_a.sock"
-	pf_run postfix-chain "unix:$W/sock/opendkim.sock, unix:$W/sock/opendmarc.sock"
+	pf_run postfix-chain "unix:$W/sock/opendkim.sock, unix:$W/sock/opendmarc.sock" \
+	    "$PID_opendkim $PID_opendmarc"
+	e2e_profile
+}
+
+# e2e_profile - where the CPU of one Postfix end-to-end run goes, by
+# process (perf over the whole machine): bare, with the do-nothing
+# filter, with authtag; report.sh puts the table under target 2
+e2e_profile() {
+	command -v perf >/dev/null || return 0
+	if [ -z "${SINK_PORT:-}" ]; then # e2e did not run before: no sink yet
+		SMTP_PORT=$(pick_port 25250)
+		SINK_PORT=$(pick_port $((SMTP_PORT + 1)))
+		smtp-sink -u nobody -c "127.0.0.1:$SINK_PORT" 256 >"$W/sink.log" 2>&1 &
+		remember $! sink
+	fi
+	E2E_PERF=1
+	pf_run perf.postfix-bare ""
+	pf_run perf.postfix-null-header "unix:$W/sock/null_a.sock" "$PID_null_a"
+	pf_run perf.postfix-authtag "unix:$W/sock/authtag.sock" "$PID_authtag"
+	E2E_PERF=
 }
 
 install
@@ -377,7 +472,7 @@ start_null null_s "-s"
 start_null null_a "-a"
 start_nullserver null_o
 case " $PHASES " in
-*" micro "* | *" targets "* | *" e2e "*)
+*" micro "* | *" targets "* | *" open "* | *" e2e "*)
 	log "peers (namespace)"
 	start_peers ;;
 esac

@@ -302,10 +302,15 @@ start_scraper() {
 	(
 		i=0
 		while [ $i -lt 14400 ]; do
-			python3 -c 'import sys,urllib.request
-sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())' \
-			    "http://127.0.0.1:$METRICS_PORT/metrics" >"$W/metrics.new" 2>/dev/null &&
-			    mv "$W/metrics.new" "$W/metrics.txt"
+			# bash's own TCP client: a python3 or curl started every
+			# second costs the Postfix runs several percent of the
+			# machine (perf saw python3 + pyenv at 0.25 ms/msg)
+			if timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+			    printf "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3 &&
+			    cat <&3' scrape "$METRICS_PORT" >"$W/metrics.new" 2>/dev/null &&
+			    grep -q '^HTTP/1\.[01] 200' "$W/metrics.new"; then
+				sed '1,/^\r*$/d' "$W/metrics.new" >"$W/metrics.txt"
+			fi
 			sleep 1
 			i=$((i + 1))
 		done

@@ -57,6 +57,7 @@ struct run {
 	double deadline, start, rate; /* rate > 0: open loop, msgs/s */
 	atomic_long next;
 	double *lat; /* seconds, by message sequence number; <0 = not done */
+	double *late; /* open loop: seconds the client woke after the due time */
 	size_t hold_at;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -424,6 +425,7 @@ worker(void *arg)
 					(long)((d - (double)(time_t)d) * 1e9)},
 				    NULL);
 			}
+			r->late[seq] = now() - due;
 			t0 = due;
 		}
 
@@ -501,6 +503,8 @@ usage(void)
 	    "  -r RATE    open loop: start RATE messages/s whatever the"
 	    " replies\n"
 	    "  -l LABEL   label of the RESULT line\n"
+	    "  -L FILE    write one line per message: sequence, due time (s),"
+	    " client late (ms), latency (ms)\n"
 	    "  -v         list the messages whose results differ from the"
 	    " index\n");
 	exit(2);
@@ -524,13 +528,30 @@ synth_body(size_t size)
 	return b;
 }
 
+/* write_latencies - the -L file: one line per message started, in the
+ * order they were due (mgs_report sorts r->lat afterwards) */
+static int
+write_latencies(const struct run *r, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	for (long i = 0; i < r->total; i++)
+		if (r->lat[i] >= 0)
+			fprintf(f, "%ld %.6f %.3f %.3f\n", i,
+				r->rate > 0 ? (double)i / r->rate : 0,
+				r->late[i] * 1000, r->lat[i] * 1000);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 /* main - run the clients and print the report */
 int
 main(int argc, char **argv)
 {
 	static struct run r;
 	struct mgs_pids pids = {0};
-	const char *corpus = NULL, *label = "run";
+	const char *corpus = NULL, *label = "run", *latfile = NULL;
 	long body_size = 0;
 	bool verbose = false;
 	int o;
@@ -539,7 +560,7 @@ main(int argc, char **argv)
 	r.per_conn = 1;
 	r.total = -1;
 	double tlimit = 600;
-	while ((o = getopt(argc, argv, "s:d:c:n:m:P:B:H:T:l:r:v")) != -1) {
+	while ((o = getopt(argc, argv, "s:d:c:n:m:P:B:H:T:l:L:r:v")) != -1) {
 		switch (o) {
 		case 's':
 			if (r.nep == MG_MAXCHAIN ||
@@ -577,6 +598,9 @@ main(int argc, char **argv)
 		case 'l':
 			label = optarg;
 			break;
+		case 'L':
+			latfile = optarg;
+			break;
 		case 'r':
 			r.rate = atof(optarg);
 			break;
@@ -604,7 +628,8 @@ main(int argc, char **argv)
 	if (r.total < 0)
 		r.total = (long)r.nmsgs;
 	r.lat = malloc(((size_t)r.total + 1) * sizeof *r.lat);
-	if (r.lat == NULL)
+	r.late = calloc((size_t)r.total + 1, sizeof *r.late);
+	if (r.lat == NULL || r.late == NULL)
 		return 1;
 	for (long i = 0; i < r.total; i++)
 		r.lat[i] = -1;
@@ -641,6 +666,8 @@ main(int argc, char **argv)
 
 	getrusage(RUSAGE_SELF, &ru1);
 	mgs_pids_sample(&pids, 1);
+	if (latfile != NULL && write_latencies(&r, latfile) < 0)
+		fprintf(stderr, "miltergen: cannot write %s\n", latfile);
 	mgs_report(&r.counts, &pids, label, r.conc, r.per_conn, r.lat, r.total,
 		   secs,
 		   (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec +
@@ -652,6 +679,7 @@ main(int argc, char **argv)
 	free(ws);
 	free(tid);
 	free(r.lat);
+	free(r.late);
 	free_corpus(&r, body_size > 0);
 	for (int k = 0; k < r.nep; k++)
 		free(r.ep[k].spec);
