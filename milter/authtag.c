@@ -615,11 +615,7 @@ main(int argc, char **argv)
 	 * keep one for good: two per core are enough for the few that
 	 * take the load (measured: RSS 29 -> 39 MB from 1M to 2M messages
 	 * without the cap) */
-	{
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-
-		(void)mallopt(M_ARENA_MAX, ncpu > 0 ? (int)ncpu * 2 : 2);
-	}
+	(void)mallopt(M_ARENA_MAX, (int)mserver_ncpu() * 2);
 	/* blocked before any thread exists, so every thread inherits it;
 	 * main unblocks its own in msig_start */
 	msig_block();
@@ -636,8 +632,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	milter_shared_describe(&at.shared, &gen, id, sizeof(id));
-	mlog(LOG_INFO, "authtag %s listening on %s (AuthservID %s)",
-	     PACKAGE_VERSION, at.socket, id);
+	mlog(LOG_INFO,
+	     "authtag %s listening on %s (AuthservID %s; %u workers, %u of "
+	     "them waiting for work: the cores it may run on)",
+	     PACKAGE_VERSION, at.socket, id, cfg->workers,
+	     mserver_watchers(at.server));
 	daemon_ready_ok(&ready);
 	if (!at.opts.foreground)
 		daemon_stdio_null(at.keep_stderr);

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,6 +376,20 @@ srv_worker(void *arg)
 
 /* ---- the server ---------------------------------------------------- */
 
+/* mserver_ncpu - the cores this process may run on: its CPU affinity
+ * (taskset, systemd's CPUAffinity=), not every core of the machine */
+unsigned
+mserver_ncpu(void)
+{
+	cpu_set_t set;
+	long n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
 /* mserver_new - listen on conf->spec */
 struct mserver *
 mserver_new(const struct mserver_conf *conf, char *err, size_t errlen)
@@ -393,12 +408,7 @@ mserver_new(const struct mserver_conf *conf, char *err, size_t errlen)
 	pthread_mutex_init(&srv->slock, NULL);
 	pthread_mutex_init(&srv->plock, NULL);
 	pthread_cond_init(&srv->parked_cv, NULL);
-	srv->watchers = conf->watchers;
-	if (srv->watchers == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		srv->watchers = n > 0 ? (unsigned)n : 1;
-	}
+	srv->watchers = conf->watchers > 0 ? conf->watchers : mserver_ncpu();
 	if ((srv->lfd = srv_listen(srv, err, errlen)) < 0)
 		goto fail;
 	if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
@@ -410,6 +420,13 @@ mserver_new(const struct mserver_conf *conf, char *err, size_t errlen)
 fail:
 	(void)mserver_free(srv, 0);
 	return NULL;
+}
+
+/* mserver_watchers - how many workers wait for events at once */
+unsigned
+mserver_watchers(const struct mserver *srv)
+{
+	return srv->watchers;
 }
 
 /* mserver_start - the listening socket in the set, the workers */

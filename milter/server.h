@@ -59,7 +59,7 @@ struct mserver_conf {
 	const char *spec;  /* unix:/path, local:/path, inet:port@host, inet6: */
 	int backlog;
 	unsigned workers;  /* threads running the steps */
-	unsigned watchers; /* of them waiting for events at once; 0: cores */
+	unsigned watchers; /* of them waiting for events at once; 0: cores (affinity) */
 	const struct mserver_ops *ops;
 	void *arg;         /* the filter's own, for mserver_arg */
 	/* log: a line at a syslog priority; NULL: none */
@@ -70,6 +70,11 @@ struct mserver_conf {
  * root, like any daemon); NULL + err */
 struct mserver *mserver_new(const struct mserver_conf *conf, char *err,
 			    size_t errlen);
+
+/* mserver_ncpu - the cores this process may run on (its affinity) */
+unsigned mserver_ncpu(void);
+/* mserver_watchers - how many workers wait for events at once */
+unsigned mserver_watchers(const struct mserver *srv);
 
 /* mserver_start - start the workers; 0 or -1 */
 int mserver_start(struct mserver *srv);

@@ -217,7 +217,7 @@ fi
 # ---- -f prints where it listens ----
 _port=$(free_port)
 authtag_start "$E2E_T/good.conf" "inet:$_port@127.0.0.1" "$E2E_T/fg.log" || exit 1
-grep -q "listening on inet:$_port@127.0.0.1 (AuthservID mx.dest.example.org)" "$E2E_T/fg.log" &&
+grep -q "listening on inet:$_port@127.0.0.1 (AuthservID mx.dest.example.org;" "$E2E_T/fg.log" &&
 	e2e_ok "-f: -p overrides Socket, and says where it listens" ||
 	e2e_fail "-f: $(cat "$E2E_T/fg.log")"
 # the listen backlog: the system's maximum by default (ss shows a
