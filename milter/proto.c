@@ -220,6 +220,71 @@ next_states(enum mproto_state st)
 	return 0;
 }
 
+/* succ - the step the MTA takes next after st when it skips none; the
+ * end of a message leads to the next one's MAIL */
+static int
+succ(enum mproto_state st)
+{
+	switch (st) {
+	case MPS_OPTS:
+	case MPS_CONN:
+	case MPS_HELO:
+	case MPS_MAIL:
+	case MPS_RCPT:
+	case MPS_DATA:
+	case MPS_HDRS:
+	case MPS_EOHS:
+	case MPS_BODY:
+		return (int)st + 1;
+	case MPS_ENDM:
+		return MPS_MAIL;
+	default:
+		return -1;
+	}
+}
+
+/* skippable - was the MTA told it may leave out this step's command?
+ * (HELO, DATA, headers and body may be absent anyway; the others only
+ * when the filter asked for that with SMFIP_NO*) */
+static bool
+skippable(int st, uint32_t steps)
+{
+	switch (st) {
+	case MPS_CONN:
+		return steps & MPP_NOCONNECT;
+	case MPS_MAIL:
+		return steps & MPP_NOMAIL;
+	case MPS_RCPT:
+		return steps & MPP_NORCPT;
+	case MPS_EOHS:
+		return steps & MPP_NOEOH;
+	case MPS_HELO:
+	case MPS_DATA:
+	case MPS_HDRS:
+	case MPS_BODY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* may_follow - may the command of state next come in state st, steps
+ * the MTA may skip passed over (at most the ten steps of a message) */
+static bool
+may_follow(enum mproto_state st, int next, uint32_t steps)
+{
+	int s = (int)st;
+
+	for (int k = 0; k < 10 && s >= 0; k++) {
+		if (next_states((enum mproto_state)s) & B(next))
+			return true;
+		s = succ((enum mproto_state)s);
+		if (s < 0 || !skippable(s, steps))
+			return false;
+	}
+	return false;
+}
+
 /* cmd_state - the state a command moves to; -1 for none (macros), -2
  * for a command nobody knows */
 static int
@@ -270,7 +335,7 @@ mproto_in_message(enum mproto_state state)
 
 /* mproto_transition - decide about cmd in *state, and move *state */
 struct mproto_step
-mproto_transition(enum mproto_state *state, char cmd)
+mproto_transition(enum mproto_state *state, char cmd, uint32_t steps)
 {
 	struct mproto_step st = {.known = true, .run = true};
 	int next = cmd_state(cmd);
@@ -284,12 +349,12 @@ mproto_transition(enum mproto_state *state, char cmd)
 	st.end = cmd == MPC_QUIT;
 	if (next == -1)
 		return st;
-	if (!(next_states(*state) & B(next))) {
+	if (!may_follow(*state, next, steps)) {
 		/* out of order: the open message is over; the command
 		 * counts only if it could follow a finished message */
 		st.abort = mproto_in_message(*state);
 		*state = MPS_HELO;
-		if (!(next_states(*state) & B(next))) {
+		if (!may_follow(*state, next, steps)) {
 			st.run = false;
 			return st;
 		}

@@ -180,8 +180,10 @@ struct mproto_step {
 	bool end;      /* the connection ends after it (QUIT) */
 };
 
-/* mproto_transition - decide about cmd in *state, and move *state */
-struct mproto_step mproto_transition(enum mproto_state *state, char cmd);
+/* mproto_transition - decide about cmd in *state, and move *state; steps
+ * are the agreed SMFIP_* flags (the NO* ones let commands be missing) */
+struct mproto_step mproto_transition(enum mproto_state *state, char cmd,
+				     uint32_t steps);
 
 /* mproto_in_message - is a message open in this state? */
 bool mproto_in_message(enum mproto_state state);

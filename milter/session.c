@@ -374,7 +374,7 @@ sess_frame(struct mserver_sess *s, const unsigned char *f, size_t len)
 			len);
 		return -1;
 	}
-	st = mproto_transition(&s->state, cmd.code);
+	st = mproto_transition(&s->state, cmd.code, s->steps);
 	if (!st.known) {
 		mserver_log(srv, LOG_WARNING,
 			"MTA sent unknown command 0x%02x: connection dropped",
@@ -467,7 +467,8 @@ too_big(struct mserver_sess *s)
 static void
 stream_start(struct mserver_sess *s, size_t datalen)
 {
-	struct mproto_step st = mproto_transition(&s->state, MPC_BODY);
+	struct mproto_step st =
+	    mproto_transition(&s->state, MPC_BODY, s->steps);
 
 	if (st.abort && s->srv->conf.ops->abort != NULL)
 		s->srv->conf.ops->abort(s);

@@ -49,6 +49,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	enum mproto_state state = MPS_INIT;
+	uint32_t steps = 0; /* as agreed: what the MTA offered (OPTNEG) */
 	size_t off = 0;
 
 	while (off < size) {
@@ -99,7 +100,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			default:
 				break;
 			}
-			st = mproto_transition(&state, cmd.code);
+			if (cmd.code == MPC_OPTNEG && state == MPS_INIT)
+				steps = cmd.u.optneg.steps;
+			st = mproto_transition(&state, cmd.code, steps);
 			if (state > MPS_QUIT_NC || (st.end && cmd.code != MPC_QUIT))
 				abort();
 			if (st.run && cmd.code == MPC_BODYEOB)

@@ -182,36 +182,70 @@ test_states(void **state)
 
 	(void)state;
 	for (const char *p = ok; *p != '\0'; p++) {
-		s = mproto_transition(&st, *p);
+		s = mproto_transition(&st, *p, 0);
 		assert_true(s.known && s.run && !s.abort && !s.end);
 	}
 	/* after ABORT a new message */
-	s = mproto_transition(&st, 'M');
+	s = mproto_transition(&st, 'M', 0);
 	assert_true(s.run && !s.abort);
-	s = mproto_transition(&st, 'R');
-	s = mproto_transition(&st, 'L');
+	s = mproto_transition(&st, 'R', 0);
+	s = mproto_transition(&st, 'L', 0);
 	/* a body after a header without end-of-header: the message is
 	 * over and the body ignored, so is the end of message */
-	s = mproto_transition(&st, 'B');
+	s = mproto_transition(&st, 'B', 0);
 	assert_true(s.abort && !s.run);
-	s = mproto_transition(&st, 'E');
+	s = mproto_transition(&st, 'E', 0);
 	assert_true(!s.abort && !s.run);
 	/* the next message runs */
-	s = mproto_transition(&st, 'M');
+	s = mproto_transition(&st, 'M', 0);
 	assert_true(s.run && !s.abort);
 	/* macros change no state */
-	s = mproto_transition(&st, 'D');
+	s = mproto_transition(&st, 'D', 0);
 	assert_true(s.run);
 	assert_int_equal(st, MPS_MAIL);
 	/* a command nobody knows, inside a message */
-	s = mproto_transition(&st, 'Z');
+	s = mproto_transition(&st, 'Z', 0);
 	assert_true(!s.known && s.abort);
 	/* QUIT ends the connection from any state */
-	s = mproto_transition(&st, 'Q');
+	s = mproto_transition(&st, 'Q', 0);
 	assert_true(s.end);
 	st = MPS_CONN;
-	s = mproto_transition(&st, 'Q');
+	s = mproto_transition(&st, 'Q', 0);
 	assert_true(s.end);
+	/* a filter that skips every step (SMFIP_NO*): the MTA sends only
+	 * end of message, and each one runs; without the flags the same
+	 * end of message is out of order and ignored */
+	const uint32_t none = MPP_NOCONNECT | MPP_NOHELO | MPP_NOMAIL |
+			      MPP_NORCPT | MPP_NOHDRS | MPP_NOEOH | MPP_NOBODY;
+
+	st = MPS_OPTS;
+	s = mproto_transition(&st, 'E', none);
+	assert_true(s.run && !s.abort);
+	mproto_after_verdict(&st, 'E');
+	s = mproto_transition(&st, 'E', none);
+	assert_true(s.run && !s.abort);
+	st = MPS_OPTS;
+	s = mproto_transition(&st, 'E', 0);
+	assert_true(!s.run);
+	/* only CONNECT skipped: HELO or MAIL may come first, a recipient
+	 * may not */
+	st = MPS_OPTS;
+	s = mproto_transition(&st, 'M', MPP_NOCONNECT);
+	assert_true(s.run);
+	st = MPS_OPTS;
+	s = mproto_transition(&st, 'R', MPP_NOCONNECT);
+	assert_true(!s.run);
+	/* MAIL and RCPT skipped: the headers start the message, and a
+	 * second message after the first */
+	st = MPS_CONN;
+	s = mproto_transition(&st, 'L', MPP_NOMAIL | MPP_NORCPT);
+	assert_true(s.run && !s.abort);
+	s = mproto_transition(&st, 'N', MPP_NOMAIL | MPP_NORCPT);
+	s = mproto_transition(&st, 'E', MPP_NOMAIL | MPP_NORCPT);
+	assert_true(s.run);
+	mproto_after_verdict(&st, 'E');
+	s = mproto_transition(&st, 'L', MPP_NOMAIL | MPP_NORCPT);
+	assert_true(s.run && !s.abort);
 	/* a verdict ends the message; a rejected recipient only itself */
 	st = MPS_RCPT;
 	mproto_after_verdict(&st, 'R');
