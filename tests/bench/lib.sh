@@ -169,10 +169,11 @@ start_null() {
 	wait_sock "$W/sock/$1.sock" || die "$1 did not start"
 }
 
-# start_nullserver - the null filter on authtag's milter server ($1 NAME)
+# start_nullserver - the null filter on authtag's milter server ($1 NAME,
+# $2 options)
 start_nullserver() {
 	rm -f "$W/sock/$1.sock"
-	"$BUILD/tests/bench/nullserver" -p "unix:$W/sock/$1.sock" \
+	(umask 000; exec "$BUILD/tests/bench/nullserver" ${2:-} -p "unix:$W/sock/$1.sock") \
 	    >>"$W/$1.log" 2>&1 &
 	remember $! "$1"
 	eval "PID_$1=$!"

@@ -48,7 +48,7 @@ fi
 }
 /^E2EPERF / { # perf over the whole machine: ms of CPU per message by process
 	l = kv("label"); c = kv("comm")
-	if (c == "nullmilter") c = "authtag"
+	if (c == "nullmilter" || c == "nullserver") c = "authtag"
 	if (c != "cleanup" && c != "smtpd" && c != "smtp" && c != "qmgr" && c != "authtag") c = "other"
 	pcpu[l, c] += kv("ms_msg"); pall[l] += kv("ms_msg")
 }
@@ -119,7 +119,7 @@ END {
 		if ("postfix-null-header" in e2e) {
 			y = e2e["postfix-null-header"] / e2e["postfix-bare"]
 			# the do-nothing filter is the ceiling of every tagging milter
-			printf "  (a milter doing nothing but add one header: %.1f%% of bare; authtag %.1f%% of it%s)\n", 100 * y, 100 * e2e["postfix-authtag"] / e2e["postfix-null-header"], (y < 0.90 ? ": the aim is above what Postfix allows any tagging milter on this machine" : "")
+			printf "  (a milter doing nothing but insert one header, on authtag\x27s server: %.1f%% of bare; authtag %.1f%% of it%s)\n", 100 * y, 100 * e2e["postfix-authtag"] / e2e["postfix-null-header"], (y < 0.90 ? ": the aim is above what Postfix allows any tagging milter on this machine" : "")
 		}
 	}
 	a = "authtag.1core" SUBSEP 32; b = "authtag.2core" SUBSEP 32
@@ -151,10 +151,10 @@ END {
 		print "\n## Postfix end to end (smtp-source -s 20 -> Postfix -> smtp-sink)\n"
 		print "| setup | status=sent (last run) | msgs/s (median) | every run |"
 		print "|---|---|---|---|"
-		split("postfix-bare postfix-null-header postfix-authtag postfix-chain", E, " ")
-		for (i = 1; i <= 4; i++) if (E[i] in e2e) printf "| %s | %s | %s | %s |\n", E[i], sent[E[i]], e2e[E[i]], runs[E[i]]
+		split("postfix-bare postfix-null-header postfix-authtag postfix-null-header-libmilter postfix-chain", E, " ")
+		for (i = 1; i <= 5; i++) if (E[i] in e2e) printf "| %s | %s | %s | %s |\n", E[i], sent[E[i]], e2e[E[i]], runs[E[i]]
 		print "\nThe machine\x27s CPU per message delivered (all processes, /proc/stat) and how busy its cores were, each run:\n"
-		for (i = 1; i <= 4; i++) if (E[i] in e2e) printf "- %s: %s ms/msg; %s%% busy\n", E[i], ecpu[E[i]], ebusy[E[i]]
+		for (i = 1; i <= 5; i++) if (E[i] in e2e) printf "- %s: %s ms/msg; %s%% busy\n", E[i], ecpu[E[i]], ebusy[E[i]]
 	}
 	if (("perf.postfix-bare" in pall) && ("perf.postfix-authtag" in pall)) {
 		print "\n## where Postfix end to end spends its CPU (perf over the whole machine, one run each, ms per message)\n"
