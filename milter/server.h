@@ -59,7 +59,8 @@ struct mserver_conf {
 	const char *spec;  /* unix:/path, local:/path, inet:port@host, inet6: */
 	int backlog;
 	unsigned workers;  /* threads running the steps */
-	unsigned watchers; /* of them waiting for events at once; 0: cores (affinity) */
+	unsigned watchers; /* of them waiting for events at once; 0: the
+			    * cores it may run on (mserver_ncpu) */
 	const struct mserver_ops *ops;
 	void *arg;         /* the filter's own, for mserver_arg */
 	/* log: a line at a syslog priority; NULL: none */

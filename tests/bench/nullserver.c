@@ -17,7 +17,6 @@
 #include "build.h" /* first: feature macros */
 
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

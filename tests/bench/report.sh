@@ -48,8 +48,8 @@ fi
 }
 /^E2EPERF / { # perf over the whole machine: ms of CPU per message by process
 	l = kv("label"); c = kv("comm")
-	if (c == "nullmilter" || c == "nullserver") c = "authtag"
-	if (c != "cleanup" && c != "smtpd" && c != "smtp" && c != "qmgr" && c != "authtag") c = "other"
+	if (c == "authtag" || c == "nullmilter" || c == "nullserver") c = "milter"
+	else if (c != "cleanup" && c != "smtpd" && c != "smtp" && c != "qmgr") c = "other"
 	pcpu[l, c] += kv("ms_msg"); pall[l] += kv("ms_msg")
 }
 END {
@@ -160,9 +160,9 @@ END {
 		print "\n## where Postfix end to end spends its CPU (perf over the whole machine, one run each, ms per message)\n"
 		print "| process | bare | do-nothing filter + 1 header | authtag |"
 		print "|---|---|---|---|"
-		split("cleanup smtpd smtp qmgr authtag other", PC, " ")
+		split("cleanup smtpd smtp qmgr milter other", PC, " ")
 		for (i = 1; i <= 6; i++)
-			printf "| %s | %.3f | %.3f | %.3f |\n", (PC[i] == "authtag" ? "the milter" : PC[i]), pcpu["perf.postfix-bare", PC[i]], pcpu["perf.postfix-null-header", PC[i]], pcpu["perf.postfix-authtag", PC[i]]
+			printf "| %s | %.3f | %.3f | %.3f |\n", (PC[i] == "milter" ? "the milter" : PC[i]), pcpu["perf.postfix-bare", PC[i]], pcpu["perf.postfix-null-header", PC[i]], pcpu["perf.postfix-authtag", PC[i]]
 		printf "| all | %.3f | %.3f | %.3f |\n", pall["perf.postfix-bare"], pall["perf.postfix-null-header"], pall["perf.postfix-authtag"]
 		print "\n(perf-e2e-*.txt: cleanup and smtpd by function.)"
 	}
